@@ -1,0 +1,279 @@
+"""A matter (事项) and the records its steps leave: decisions, meetings, notices, objections."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+from viewflow.workflow.models import Process
+
+from organizations.models import MeetingBody, TransactionType
+
+
+class Step(models.TextChoices):
+    """The spine, in order. Each value is also the name of the flow node that carries it."""
+
+    APPLY = "apply", _("Pre-application")
+    PROPOSE = "propose", _("Party branch proposal")
+    DELIBERATE = "deliberate", _("Two-committee deliberation")
+    REVIEW_BY_PARTY_MEMBERS = "review_by_party_members", _("Party members' review")
+    RESOLVE_BY_MEMBERS = "resolve_by_members", _("Member meeting resolution")
+    PUBLISH_RESOLUTION = "publish_resolution", _("Resolution publication")
+    CHECK_BY_TOWNSHIP = "check_by_township", _("Township officer check")
+    APPROVE_BY_TOWNSHIP = "approve_by_township", _("Township leader approval")
+    IMPLEMENT = "implement", _("Implementation")
+    PUBLISH_RESULT = "publish_result", _("Result publication")
+    ARCHIVE = "archive", _("Archive")
+
+
+SPINE = list(Step)
+END = "end"
+
+
+class MatterStatus(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("In progress")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")
+    ARCHIVED = "archived", _("Archived")
+
+
+class Matter(models.Model):
+    """One application of any transaction type, carried by one viewflow process."""
+
+    process = models.OneToOneField(Process, on_delete=models.PROTECT, related_name="matter", null=True)
+    organization = models.ForeignKey(
+        "organizations.Organization", verbose_name=_("collective"), on_delete=models.PROTECT, related_name="matters"
+    )
+    transaction_type = models.CharField(_("transaction type"), max_length=30, choices=TransactionType.choices)
+    title = models.CharField(_("title"), max_length=200)
+    amount = models.DecimalField(
+        _("amount (yuan)"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
+    )
+    applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="matters")
+    rule_version = models.ForeignKey("organizations.RuleVersion", on_delete=models.PROTECT, related_name="matters")
+    band = models.ForeignKey("organizations.RuleBand", on_delete=models.PROTECT, related_name="matters")
+    # The path is copied from the band when the matter starts, so a later edit of the
+    # rule table can never change a running or archived matter.
+    required_steps = models.JSONField(default=list)
+    member_body = models.CharField(max_length=30, choices=MeetingBody.choices, blank=True)
+    next_step = models.CharField(max_length=40, blank=True)
+    status = models.CharField(
+        _("status"), max_length=20, choices=MatterStatus.choices, default=MatterStatus.IN_PROGRESS
+    )
+    archive_number = models.CharField(_("archive number"), max_length=40, blank=True)
+    created_at = models.DateTimeField(_("applied at"), auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("matter")
+        verbose_name_plural = _("matters")
+        indexes = [models.Index(fields=["status", "next_step"])]
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("flows:matter_detail", args=[self.pk])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == MatterStatus.IN_PROGRESS
+
+
+class Decision(models.TextChoices):
+    SUBMIT = "submit", _("Submitted")
+    AGREE = "agree", _("Agreed")
+    RETURN = "return", _("Returned")
+    REJECT = "reject", _("Rejected")
+    WITHDRAW = "withdraw", _("Withdrawn")
+    PASSED = "passed", _("Passed")
+    FAILED = "failed", _("Failed")
+    PUBLISHED = "published", _("Published")
+    DONE = "done", _("Done")
+
+
+class StepRecord(models.Model):
+    """What happened at one step: who, when, the decision and the opinion."""
+
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="step_records")
+    step = models.CharField(_("step"), max_length=40, choices=Step.choices)
+    task = models.ForeignKey("viewflow.Task", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    decision = models.CharField(_("decision"), max_length=20, choices=Decision.choices)
+    opinion = models.TextField(_("opinion"), blank=True)
+    return_to = models.CharField(_("returned to"), max_length=40, choices=Step.choices, blank=True)
+    acted_at = models.DateTimeField(_("at"), auto_now_add=True)
+    meeting = models.ForeignKey("Meeting", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["acted_at", "pk"]
+        verbose_name = _("step record")
+        verbose_name_plural = _("step records")
+
+    def __str__(self):
+        return f"{self.get_step_display()}: {self.get_decision_display()}"
+
+
+class Meeting(models.Model):
+    """A meeting of one body of a village; it may decide several pending matters."""
+
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="meetings")
+    body = models.CharField(_("body"), max_length=30, choices=MeetingBody.choices)
+    held_on = models.DateField(_("held on"))
+    place = models.CharField(_("place"), max_length=100)
+    chair = models.CharField(_("chaired by"), max_length=50)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    attendees = models.ManyToManyField("registers.Member", related_name="meetings_attended", blank=True)
+    expected_count = models.PositiveIntegerField(_("should attend"))
+    attended_count = models.PositiveIntegerField(_("attended"))
+    households_expected = models.PositiveIntegerField(default=0)
+    households_attended = models.PositiveIntegerField(default=0)
+    minutes = models.TextField(_("minutes"))
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-held_on", "-pk"]
+        verbose_name = _("meeting")
+        verbose_name_plural = _("meetings")
+
+    def __str__(self):
+        return f"{self.get_body_display()} {self.held_on}"
+
+    def get_absolute_url(self):
+        return reverse("flows:meeting_detail", args=[self.pk])
+
+
+class MeetingDecision(models.Model):
+    """The vote of one meeting on one matter of its agenda."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="decisions")
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="meeting_decisions")
+    votes_for = models.PositiveIntegerField(_("for"))
+    votes_against = models.PositiveIntegerField(_("against"))
+    votes_abstain = models.PositiveIntegerField(_("abstain"))
+    passed = models.BooleanField(_("passed"))
+    reason = models.CharField(_("reason"), max_length=200)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["meeting", "matter"], name="one_vote_per_matter")]
+
+    def __str__(self):
+        return f"{self.meeting}: {self.matter}"
+
+
+class NoticeKind(models.TextChoices):
+    RESOLUTION = "resolution", _("Resolution notice")
+    RESULT = "result", _("Result notice")
+
+
+class Notice(models.Model):
+    """A notice on the village's public board for a publication period."""
+
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="notices")
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(_("kind"), max_length=20, choices=NoticeKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"))
+    published_at = models.DateTimeField(_("published at"))
+    ends_at = models.DateTimeField(_("objections until"))
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        verbose_name = _("notice")
+        verbose_name_plural = _("notices")
+
+    def __str__(self):
+        return self.title
+
+    def get_absolute_url(self):
+        return reverse("board:notice", args=[self.pk])
+
+
+class Objection(models.Model):
+    """A villager's objection to a notice; while open it holds the matter."""
+
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="objections")
+    name = models.CharField(_("name"), max_length=50)
+    phone = models.CharField(_("phone"), max_length=20)
+    text = models.TextField(_("objection"))
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    # A salted hash of the sender's address: enough to rate-limit, not enough to identify.
+    client_key = models.CharField(max_length=64, db_index=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handling = models.TextField(_("how it was handled"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["submitted_at", "pk"]
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+
+    def __str__(self):
+        return f"{self.name}: {self.text[:30]}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.handled_at is None
+
+
+class AssetPurchase(models.Model):
+    """The application data of an asset purchase (资产购置)."""
+
+    matter = models.OneToOneField(Matter, on_delete=models.PROTECT, related_name="asset_purchase")
+    funding_source = models.CharField(_("funding source"), max_length=100)
+    reason = models.TextField(_("reason"))
+    chosen_supplier = models.CharField(_("chosen supplier"), max_length=100)
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return str(self.matter)
+
+
+class PurchaseItem(models.Model):
+    purchase = models.ForeignKey(AssetPurchase, on_delete=models.CASCADE, related_name="items")
+    name = models.CharField(_("item"), max_length=100)
+    category = models.CharField(_("category"), max_length=50)
+    quantity = models.PositiveIntegerField(_("quantity"), validators=[MinValueValidator(1)])
+    unit_price = models.DecimalField(
+        _("unit price (yuan)"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def subtotal(self) -> Decimal:
+        return self.unit_price * self.quantity
+
+
+class Quotation(models.Model):
+    purchase = models.ForeignKey(AssetPurchase, on_delete=models.CASCADE, related_name="quotations")
+    supplier = models.CharField(_("supplier"), max_length=100)
+    amount = models.DecimalField(
+        _("quoted total (yuan)"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0.01"))]
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["amount", "pk"]
+
+    def __str__(self):
+        return f"{self.supplier} {self.amount}"

@@ -1,0 +1,84 @@
+"""Reads of matters that are more than a filter: inbox, path, history."""
+
+from itertools import chain
+
+from django.db.models import Prefetch, Q, QuerySet
+from viewflow.workflow.models import Task
+
+from organizations.jurisdiction import user_posts, visible
+from organizations.models import Role
+
+from .models import SPINE, Matter, MatterStatus, Objection, Step
+from .services import ACTIVE, MEETING_STEPS, STEP_ROLES
+
+MEETING_STEP_VALUES = [*MEETING_STEPS.values(), Step.RESOLVE_BY_MEMBERS]
+
+
+def matters_for(user) -> QuerySet:
+    return visible(user, Matter.objects.select_related("organization", "applicant"))
+
+
+def _steps_by_role() -> dict[str, set[str]]:
+    steps: dict[str, set[str]] = {}
+    for step, roles in STEP_ROLES.items():
+        for role in roles:
+            steps.setdefault(role, set()).add(step.value)
+    steps.setdefault(Role.VILLAGE_SUPERVISOR, set()).update(MEETING_STEP_VALUES)
+    return steps
+
+
+def inbox_for(user) -> QuerySet:
+    """Open matters waiting at a step one of the user's posts may act on, with their open task."""
+    steps_by_role = _steps_by_role()
+    condition = Q(pk__in=[])
+    for post in user_posts(user):
+        steps = steps_by_role.get(post.role)
+        if steps:
+            condition |= Q(organization__path__startswith=post.organization.path, next_step__in=sorted(steps))
+    active_tasks = Task.objects.filter(status__in=ACTIVE).select_related("owner").order_by("pk")
+    return (
+        Matter.objects.filter(condition, status=MatterStatus.IN_PROGRESS)
+        .select_related("organization", "organization__parent", "applicant")
+        .prefetch_related(Prefetch("process__task_set", queryset=active_tasks, to_attr="active_tasks"))
+        .order_by("updated_at", "pk")
+    )
+
+
+def open_objections_for(user) -> QuerySet:
+    supervised = [post for post in user_posts(user) if post.role == Role.VILLAGE_SUPERVISOR]
+    condition = Q(pk__in=[])
+    for post in supervised:
+        condition |= Q(notice__organization__path__startswith=post.organization.path)
+    return Objection.objects.filter(condition, handled_at__isnull=True).select_related("notice", "notice__matter")
+
+
+def matter_path(matter: Matter) -> list[dict]:
+    """Every spine step with its state for this matter: done, current, to come, or not required."""
+    done = {record.step for record in matter.step_records.all()}
+    required = matter.required_steps
+    position = required.index(matter.next_step) if matter.next_step in required else len(required)
+    path = []
+    for step in SPINE:
+        if step.value not in required:
+            state = "skipped"
+        elif matter.is_open and step.value == matter.next_step:
+            state = "current"
+        elif required.index(step.value) < position or (not matter.is_open and step.value in done):
+            state = "done"
+        else:
+            state = "pending"
+        path.append({"step": step.value, "label": step.label, "state": state})
+    return path
+
+
+def matter_history(matter: Matter) -> list:
+    """Every saved change of the matter and its records, newest first, with field-level diffs."""
+    related = [matter.history.all()]
+    detail = getattr(matter, "asset_purchase", None)
+    if detail is not None:
+        related.append(detail.history.all())
+    entries = sorted(chain.from_iterable(related), key=lambda row: row.history_date, reverse=True)
+    for entry in entries:
+        previous = entry.prev_record
+        entry.changes = entry.diff_against(previous).changes if previous else []
+    return entries

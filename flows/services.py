@@ -1,0 +1,573 @@
+"""Every write a matter goes through: apply, act on a step, meet, publish, object, withdraw, archive."""
+
+import datetime
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from viewflow.fsm import TransitionNotAllowed
+from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
+
+from documents.services import evidence_check, evidence_store
+from organizations.jurisdiction import require_act
+from organizations.models import MeetingBody, MeetingRule, OnFailedVote, OrganizationKind, Role
+from organizations.rules import band_for, evaluate_vote, rule_version_in_force
+from registers.models import Member, MemberStatus
+
+from .catalogue import flow_for
+from .models import (
+    END,
+    SPINE,
+    Decision,
+    Matter,
+    MatterStatus,
+    Meeting,
+    MeetingDecision,
+    Notice,
+    NoticeKind,
+    Objection,
+    Step,
+    StepRecord,
+)
+
+# Who may act at each human step of the spine. Meetings belong to the supervisor.
+STEP_ROLES = {
+    Step.APPLY: {Role.VILLAGE_SECRETARY, Role.VILLAGE_CASHIER},
+    Step.PROPOSE: {Role.VILLAGE_SECRETARY},
+    Step.CHECK_BY_TOWNSHIP: {Role.TOWNSHIP_OFFICER},
+    Step.APPROVE_BY_TOWNSHIP: {Role.TOWNSHIP_LEADER},
+    Step.IMPLEMENT: {Role.VILLAGE_SECRETARY, Role.VILLAGE_CASHIER},
+}
+STEP_DECISIONS = {
+    Step.APPLY: {Decision.SUBMIT},
+    Step.PROPOSE: {Decision.AGREE, Decision.RETURN, Decision.REJECT},
+    Step.CHECK_BY_TOWNSHIP: {Decision.AGREE, Decision.RETURN, Decision.REJECT},
+    Step.APPROVE_BY_TOWNSHIP: {Decision.AGREE, Decision.RETURN, Decision.REJECT},
+    Step.IMPLEMENT: {Decision.DONE},
+}
+MEETING_STEPS = {
+    MeetingBody.TWO_COMMITTEES: Step.DELIBERATE,
+    MeetingBody.PARTY_MEMBERS: Step.REVIEW_BY_PARTY_MEMBERS,
+}
+PUBLICATION_NODES = {
+    "open_resolution_publication": (NoticeKind.RESOLUTION, Step.PUBLISH_RESOLUTION),
+    "open_result_publication": (NoticeKind.RESULT, Step.PUBLISH_RESULT),
+}
+ACTIVE = (STATUS.NEW, STATUS.ASSIGNED)
+
+
+class TaskConflict(Exception):
+    """The step was already handled, or taken by someone else: nothing was changed."""
+
+
+# --- the path ---------------------------------------------------------------------
+
+
+def path_for_band(band) -> list[str]:
+    needed = {
+        Step.PROPOSE: band.party_proposal,
+        Step.DELIBERATE: band.two_committees,
+        Step.REVIEW_BY_PARTY_MEMBERS: band.party_members,
+        Step.RESOLVE_BY_MEMBERS: bool(band.member_body),
+        Step.PUBLISH_RESOLUTION: band.resolution_publication,
+        Step.CHECK_BY_TOWNSHIP: band.township_check,
+        Step.APPROVE_BY_TOWNSHIP: band.township_approval,
+        Step.PUBLISH_RESULT: band.result_publication,
+    }
+    return [step.value for step in SPINE if needed.get(step, True)]
+
+
+def step_after(matter: Matter, step: str) -> str:
+    path = matter.required_steps
+    position = path.index(step)
+    return path[position + 1] if position + 1 < len(path) else END
+
+
+def step_for_meeting(matter: Matter, body: str) -> str | None:
+    if body in MEETING_STEPS:
+        return MEETING_STEPS[body]
+    if matter.member_body == body:
+        return Step.RESOLVE_BY_MEMBERS
+    return None
+
+
+def final_township_step(matter: Matter) -> str | None:
+    for step in (Step.APPROVE_BY_TOWNSHIP, Step.CHECK_BY_TOWNSHIP):
+        if step in matter.required_steps:
+            return step
+    return None
+
+
+def can_withdraw(matter: Matter) -> bool:
+    """Before the township's final approval the applicant may still take a matter back."""
+    if not matter.is_open or matter.next_step == END:
+        return False
+    final = final_township_step(matter) or Step.IMPLEMENT
+    return matter.required_steps.index(matter.next_step) <= matter.required_steps.index(final)
+
+
+def active_task(matter: Matter, step: str) -> Task | None:
+    node = matter.process.flow_class.instance.node(step)
+    return Task.objects.filter(process_id=matter.process_id, flow_task=node, status__in=ACTIVE).first()
+
+
+def _record(matter: Matter, step: str, decision: str, *, actor=None, opinion="", task=None, **extra) -> StepRecord:
+    record = StepRecord(matter=matter, step=step, decision=decision, actor=actor, opinion=opinion, task=task, **extra)
+    record.full_clean()
+    record.save()
+    return record
+
+
+def _store_files(*, matter: Matter, step: str, user, uploads: Iterable, step_record=None, meeting=None) -> None:
+    for upload in uploads:
+        evidence_store(matter=matter, step=step, upload=upload, user=user, step_record=step_record, meeting=meeting)
+
+
+def _check_files(uploads: Sequence) -> None:
+    errors = []
+    for upload in uploads:
+        try:
+            evidence_check(upload=upload)
+        except ValidationError as error:
+            errors.extend(error.messages)
+    if errors:
+        raise ValidationError(errors)
+
+
+# --- application -------------------------------------------------------------------
+
+
+def matter_apply(*, user, organization, transaction_type: str, data: dict, uploads: Sequence = ()) -> Matter:
+    """Pre-application (事前申请): validate, pick the rule band, start the flow."""
+    require_act(user, organization, STEP_ROLES[Step.APPLY])
+    if organization.kind != OrganizationKind.COLLECTIVE:
+        raise ValidationError(_("Matters are applied for by a collective economic organisation."))
+    flow_class = flow_for(transaction_type)
+    version = rule_version_in_force(county=organization.county, on_date=timezone.localdate())
+    amount = flow_class.instance.clean_application(organization=organization, rule_version=version, data=data)
+    band = band_for(rule_version=version, transaction_type=transaction_type, amount=amount)
+    _check_files(uploads)
+    with transaction.atomic():
+        matter = Matter(
+            organization=organization,
+            transaction_type=transaction_type,
+            title=data["title"],
+            amount=amount,
+            applicant=user,
+            rule_version=version,
+            band=band,
+            required_steps=path_for_band(band),
+            member_body=band.member_body,
+        )
+        matter.next_step = step_after(matter, Step.APPLY)
+        matter.full_clean()
+        matter.save()
+        flow_class.instance.save_application(matter=matter, data=data)
+        record = _record(matter, Step.APPLY, Decision.SUBMIT, actor=user, opinion=data.get("reason", ""))
+        _store_files(matter=matter, step=Step.APPLY, user=user, uploads=uploads, step_record=record)
+        flow_class.start.run(matter=matter)
+    return matter
+
+
+def matter_attach_process(*, activation, matter: Matter):
+    activation.process.save()
+    matter.process = activation.process
+    matter.save(update_fields=["process", "updated_at"])
+    return activation.process
+
+
+def _lock_task(task_id: int) -> tuple[Task, Matter]:
+    task = Task.objects.get(pk=task_id)
+    task.refresh_from_db()
+    matter = Matter.objects.select_related("organization", "process").get(process_id=task.process_id)
+    return task, matter
+
+
+def _ensure_open(task: Task, user) -> None:
+    if task.status not in ACTIVE:
+        raise TaskConflict(_("This step has already been handled; nothing was changed."))
+    if task.owner_id and task.owner_id != user.pk:
+        raise TaskConflict(
+            _("%(name)s has taken this step; nothing was changed.") % {"name": task.owner.get_full_name() or task.owner}
+        )
+
+
+def task_take(*, user, task_id: int) -> Task:
+    """Take (认领) a step so that others see it is being handled."""
+    task = Task.objects.select_related("process").get(pk=task_id)
+    with task.flow_task.flow_class.lock(task.process_id):
+        task, matter = _lock_task(task_id)
+        require_act(user, matter.organization, STEP_ROLES.get(task.flow_task.name, ()))
+        _ensure_open(task, user)
+        if task.owner_id is None:
+            activation = task.flow_task.activation_class(task)
+            activation.assign(user)
+    return task
+
+
+def step_perform(
+    *,
+    user,
+    task_id: int,
+    decision: str,
+    opinion: str = "",
+    return_to: str = "",
+    uploads: Sequence = (),
+    data: dict | None = None,
+) -> StepRecord:
+    """Act on a human step: agree, return to an earlier step, reject, submit a revision, or implement."""
+    task = Task.objects.select_related("process").get(pk=task_id)
+    flow_class = task.flow_task.flow_class
+    _check_files(uploads)
+    with flow_class.lock(task.process_id):
+        task, matter = _lock_task(task_id)
+        step = task.flow_task.name
+        require_act(user, matter.organization, STEP_ROLES.get(step, ()))
+        _ensure_open(task, user)
+        if decision not in STEP_DECISIONS[step]:
+            raise ValidationError(_("This decision is not available at this step."))
+        if decision in (Decision.RETURN, Decision.REJECT) and not opinion.strip():
+            raise ValidationError({"opinion": _("Give the reason for returning or rejecting.")})
+        if decision == Decision.RETURN:
+            earlier = matter.required_steps[: matter.required_steps.index(step)]
+            if return_to not in earlier or return_to in (Step.PUBLISH_RESOLUTION,):
+                raise ValidationError({"return_to": _("Choose an earlier step of this matter to return it to.")})
+        if step == Step.APPLY:
+            _revise_application(matter=matter, flow_class=flow_class, data=data or {})
+
+        activation = flow_class.instance.node(step).activation_class(task)
+        if task.status == STATUS.NEW:
+            activation.assign(user)
+        activation.start(None)
+        record = _record(
+            matter, step, decision, actor=user, opinion=opinion, task=task,
+            return_to=return_to if decision == Decision.RETURN else "",
+        )
+        _store_files(matter=matter, step=step, user=user, uploads=uploads, step_record=record)
+        if decision == Decision.RETURN:
+            matter.next_step = return_to
+        elif decision == Decision.REJECT:
+            matter.next_step = END
+            matter.status = MatterStatus.REJECTED
+            matter.finished_at = timezone.now()
+        else:
+            if step == Step.IMPLEMENT:
+                flow_class.instance.register_effect(matter=matter, user=user)
+            matter.next_step = step_after(matter, step)
+        matter.save()
+        activation.execute()
+    return record
+
+
+def _revise_application(*, matter: Matter, flow_class, data: dict) -> None:
+    transaction_flow = flow_class.instance
+    amount = transaction_flow.clean_application(
+        organization=matter.organization, rule_version=matter.rule_version, data=data
+    )
+    band = band_for(rule_version=matter.rule_version, transaction_type=matter.transaction_type, amount=amount)
+    if band.pk != matter.band_id:
+        # A revision that moves the matter to another band changes which steps it needs.
+        matter.band = band
+        matter.required_steps = path_for_band(band)
+        matter.member_body = band.member_body
+    matter.title = data["title"]
+    matter.amount = amount
+    transaction_flow.save_application(matter=matter, data=data)
+
+
+def matter_withdraw(*, user, matter_id: int, reason: str) -> Matter:
+    """The applicant's side takes the matter back (撤回) before the township approves it."""
+    matter = Matter.objects.select_related("process", "organization").get(pk=matter_id)
+    require_act(user, matter.organization, STEP_ROLES[Step.APPLY])
+    if not reason.strip():
+        raise ValidationError({"reason": _("Give the reason for withdrawing.")})
+    flow_class = matter.process.flow_class
+    with flow_class.lock(matter.process_id):
+        matter.refresh_from_db()
+        if not can_withdraw(matter):
+            raise TaskConflict(_("This matter can no longer be withdrawn."))
+        step = matter.next_step
+        flow_class.instance.cancel(matter.process)
+        matter.notices.filter(closed_at__isnull=True).update(closed_at=timezone.now())
+        _record(matter, step, Decision.WITHDRAW, actor=user, opinion=reason)
+        matter.status = MatterStatus.WITHDRAWN
+        matter.next_step = END
+        matter.finished_at = timezone.now()
+        matter.save()
+    return matter
+
+
+def matter_archive(*, matter: Matter) -> None:
+    now = timezone.now()
+    matter.archive_number = f"{matter.organization.code}-{now:%Y}-{matter.pk:06d}"
+    matter.status = MatterStatus.ARCHIVED
+    matter.next_step = END
+    matter.finished_at = now
+    matter.save()
+    _record(matter, Step.ARCHIVE, Decision.DONE, opinion=matter.archive_number)
+
+
+# --- meetings ----------------------------------------------------------------------
+
+
+def _age_on(member: Member, day: datetime.date) -> int:
+    born = member.birth_date
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def meeting_roster(*, organization, body: str, on_date: datetime.date) -> list[Member]:
+    """Who should attend (应到), taken from the member register."""
+    members = Member.objects.filter(organization=organization, status=MemberStatus.ACTIVE)
+    if body == MeetingBody.TWO_COMMITTEES:
+        return list(members.filter(is_committee_member=True))
+    if body == MeetingBody.PARTY_MEMBERS:
+        return list(members.filter(is_party_member=True))
+    if body in (MeetingBody.VILLAGER_REPRESENTATIVES, MeetingBody.MEMBER_REPRESENTATIVES):
+        return list(members.filter(is_representative=True))
+    return [member for member in members if _age_on(member, on_date) >= 18]
+
+
+@dataclass(frozen=True)
+class VoteInput:
+    matter: Matter
+    votes_for: int
+    votes_against: int
+    votes_abstain: int
+
+
+def meeting_record(
+    *,
+    user,
+    organization,
+    body: str,
+    held_on: datetime.date,
+    place: str,
+    chair: str,
+    minutes: str,
+    attendee_ids: Sequence[int],
+    votes: Sequence[VoteInput],
+    uploads: Sequence = (),
+) -> Meeting:
+    """Record a meeting and its vote on each matter of its agenda; passing votes move the matters on."""
+    require_act(user, organization, {Role.VILLAGE_SUPERVISOR})
+    if held_on > timezone.localdate():
+        raise ValidationError({"held_on": _("A meeting cannot be recorded before it is held.")})
+    if not votes:
+        raise ValidationError(_("Put at least one pending matter on the agenda."))
+    roster = meeting_roster(organization=organization, body=body, on_date=held_on)
+    roster_ids = {member.pk for member in roster}
+    attendee_ids = set(attendee_ids)
+    if not attendee_ids <= roster_ids:
+        raise ValidationError({"attendees": _("Only people on this body's roster can be recorded as attending.")})
+    attendees = [member for member in roster if member.pk in attendee_ids]
+    households_expected = len({member.household for member in roster})
+    households_attended = len({member.household for member in attendees})
+    outcomes = []
+    for vote in votes:
+        matter = vote.matter
+        if matter.organization_id != organization.pk or not matter.is_open:
+            raise ValidationError(_("%(title)s is not an open matter of this village.") % {"title": matter.title})
+        step = step_for_meeting(matter, body)
+        if step is None or matter.next_step != step:
+            raise ValidationError(
+                _("%(title)s is not waiting for this meeting body.") % {"title": matter.title}
+            )
+        if vote.votes_for + vote.votes_against + vote.votes_abstain > len(attendees):
+            raise ValidationError(
+                _("%(title)s: more votes than people attending.") % {"title": matter.title}
+            )
+        rule = MeetingRule.objects.get(rule_version=matter.rule_version, body=body)
+        outcome = evaluate_vote(
+            rule=rule,
+            expected=len(roster),
+            attended=len(attendees),
+            votes_for=vote.votes_for,
+            households_expected=households_expected,
+            households_attended=households_attended,
+        )
+        if not outcome.quorate:
+            raise ValidationError(outcome.reason)
+        outcomes.append((vote, step, outcome))
+    _check_files(uploads)
+
+    with transaction.atomic():
+        meeting = Meeting(
+            organization=organization,
+            body=body,
+            held_on=held_on,
+            place=place,
+            chair=chair,
+            minutes=minutes,
+            recorded_by=user,
+            expected_count=len(roster),
+            attended_count=len(attendees),
+            households_expected=households_expected,
+            households_attended=households_attended,
+        )
+        meeting.full_clean()
+        meeting.save()
+        meeting.attendees.set(attendees)
+        for vote, step, outcome in outcomes:
+            decision = MeetingDecision.objects.create(
+                meeting=meeting,
+                matter=vote.matter,
+                votes_for=vote.votes_for,
+                votes_against=vote.votes_against,
+                votes_abstain=vote.votes_abstain,
+                passed=outcome.passed,
+                reason=outcome.reason,
+            )
+            task = active_task(vote.matter, step)
+            if task is None:
+                raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title})
+            try:
+                task.flow_task.run(task, decision=decision)
+            except TransitionNotAllowed as error:
+                raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title}) from error
+        for upload in uploads:
+            for vote in votes:
+                evidence_store(matter=vote.matter, step=step_for_meeting(vote.matter, body), upload=upload, user=user, meeting=meeting)
+    return meeting
+
+
+def matter_take_meeting_outcome(*, matter: Matter, step: str, decision: MeetingDecision) -> None:
+    matter.refresh_from_db()
+    _record(
+        matter,
+        step,
+        Decision.PASSED if decision.passed else Decision.FAILED,
+        actor=decision.meeting.recorded_by,
+        opinion=decision.reason,
+        meeting=decision.meeting,
+    )
+    if decision.passed:
+        matter.next_step = step_after(matter, step)
+    else:
+        rule = MeetingRule.objects.get(rule_version=matter.rule_version, body=decision.meeting.body)
+        if rule.on_failed_vote == OnFailedVote.STOP:
+            matter.next_step = END
+            matter.status = MatterStatus.REJECTED
+            matter.finished_at = timezone.now()
+        else:
+            matter.next_step = Step.APPLY
+    matter.save()
+
+
+# --- publication -------------------------------------------------------------------
+
+
+def publication_step(kind: str) -> str:
+    return Step.PUBLISH_RESOLUTION if kind == NoticeKind.RESOLUTION else Step.PUBLISH_RESULT
+
+
+def publication_open(*, matter: Matter, step: str) -> Notice:
+    """Post the notice on the village board and schedule its close for the end of the period."""
+    from .tasks import close_publication
+
+    kind, publish_step = PUBLICATION_NODES[step]
+    matter.refresh_from_db()
+    now = timezone.now()
+    notice = Notice.objects.create(
+        matter=matter,
+        organization=matter.organization,
+        kind=kind,
+        title=f"{NoticeKind(kind).label}：{matter.title}",
+        body=_notice_body(matter, kind),
+        published_at=now,
+        ends_at=now + datetime.timedelta(days=matter.rule_version.publication_days),
+    )
+    _record(matter, publish_step, Decision.PUBLISHED, opinion=notice.title)
+    transaction.on_commit(lambda: close_publication.apply_async((notice.pk,), eta=notice.ends_at))
+    return notice
+
+
+def _notice_body(matter: Matter, kind: str) -> str:
+    lines = [
+        _("Matter: %(title)s") % {"title": matter.title},
+        _("Type: %(type)s") % {"type": matter.get_transaction_type_display()},
+        _("Amount: %(amount)s yuan") % {"amount": matter.amount},
+    ]
+    for decision in matter.meeting_decisions.select_related("meeting"):
+        lines.append(
+            _("%(body)s on %(date)s: %(for)s for, %(against)s against, %(abstain)s abstaining. %(reason)s")
+            % {
+                "body": decision.meeting.get_body_display(),
+                "date": decision.meeting.held_on,
+                "for": decision.votes_for,
+                "against": decision.votes_against,
+                "abstain": decision.votes_abstain,
+                "reason": decision.reason,
+            }
+        )
+    if kind == NoticeKind.RESULT:
+        implemented = matter.step_records.filter(step=Step.IMPLEMENT, decision=Decision.DONE).last()
+        if implemented:
+            lines.append(_("Implemented: %(opinion)s") % {"opinion": implemented.opinion})
+    return "\n".join(lines)
+
+
+def publication_close(*, matter: Matter, notice: Notice) -> None:
+    notice.closed_at = timezone.now()
+    notice.save(update_fields=["closed_at"])
+    matter.refresh_from_db()
+    step = publication_step(notice.kind)
+    _record(matter, step, Decision.DONE, opinion=_("Publication period ended with no open objection."))
+    matter.next_step = step_after(matter, step)
+    matter.save()
+
+
+def publication_try_close(*, notice_id: int) -> bool:
+    """Move the matter on if the period is over and no objection is open. Safe to call twice."""
+    notice = Notice.objects.select_related("matter__process").get(pk=notice_id)
+    if notice.closed_at or timezone.now() < notice.ends_at or notice.objections.filter(handled_at__isnull=True).exists():
+        return False
+    step = publication_step(notice.kind)
+    task = active_task(notice.matter, step)
+    if task is None:
+        return False
+    try:
+        task.flow_task.run(task, notice=notice)
+    except TransitionNotAllowed:
+        return False
+    return True
+
+
+def client_key_for(address: str) -> str:
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()
+
+
+def objection_submit(*, notice: Notice, name: str, phone: str, text: str, client_key: str) -> Objection:
+    now = timezone.now()
+    if notice.closed_at or not (notice.published_at <= now < notice.ends_at):
+        raise ValidationError(_("The publication period of this notice is over; objections are no longer taken."))
+    recent = Objection.objects.filter(client_key=client_key, submitted_at__gte=now - datetime.timedelta(hours=1))
+    if recent.count() >= settings.OBJECTION_RATE_PER_HOUR:
+        raise ValidationError(_("Too many objections from this device; try again in an hour."))
+    objection = Objection(notice=notice, name=name.strip(), phone=phone.strip(), text=text.strip(), client_key=client_key)
+    objection.full_clean()
+    objection.save()
+    return objection
+
+
+def objection_handle(*, user, objection_id: int, handling: str) -> Objection:
+    objection = Objection.objects.select_related("notice__organization").get(pk=objection_id)
+    require_act(user, objection.notice.organization, {Role.VILLAGE_SUPERVISOR})
+    if not handling.strip():
+        raise ValidationError({"handling": _("Record how the objection was handled.")})
+    with transaction.atomic():
+        objection = Objection.objects.select_for_update().get(pk=objection.pk)
+        if not objection.is_open:
+            raise TaskConflict(_("This objection has already been handled."))
+        objection.handled_at = timezone.now()
+        objection.handled_by = user
+        objection.handling = handling.strip()
+        objection.save()
+        notice_id = objection.notice_id
+        transaction.on_commit(lambda: publication_try_close(notice_id=notice_id))
+    return objection

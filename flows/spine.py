@@ -1,0 +1,100 @@
+"""The spine every key transaction runs on: 四议两公开, township review, publication, archive.
+
+A transaction module subclasses ``SpineFlow`` and adds only what differs: its
+application data, its checks, and its effect on the registers. Every step goes
+back to ``route``, which sends the matter to the next step its rule band
+requires; returns, failed votes and rejections are routing decisions too.
+"""
+
+from django.utils.translation import gettext_lazy as _
+from viewflow import this
+from viewflow.workflow import flow, lock
+
+from . import services
+from .models import END, Step
+from .views import perform_step
+
+
+def next_step_is(step: str):
+    """A routing predicate: the matter's next step, set by the step just finished, is ``step``."""
+
+    def predicate(activation) -> bool:
+        return activation.process.matter.next_step == step
+
+    predicate.__name__ = f"next_step_is_{step}"
+    return predicate
+
+
+class SpineFlow(flow.Flow):
+    """Secretary or cashier applies; the secretary proposes; the supervisor records the
+    meetings; the board publishes; the township officer checks and the leader approves;
+    the village implements; the result is published and the dossier archived."""
+
+    # Two township leaders on one task: the second waits for the first's commit, then finds it done.
+    lock_impl = lock.SelectForUpdateLock(nowait=False)
+    # Set by each transaction module.
+    transaction_type = ""
+    detail_relation = ""
+
+    start = flow.StartHandle(this.start_matter).Annotation(title=Step.APPLY.label).Next(this.route)
+
+    route = (
+        flow.Switch()
+        .Annotation(title=_("Next required step"))
+        .Case(this.apply, next_step_is(Step.APPLY))
+        .Case(this.propose, next_step_is(Step.PROPOSE))
+        .Case(this.deliberate, next_step_is(Step.DELIBERATE))
+        .Case(this.review_by_party_members, next_step_is(Step.REVIEW_BY_PARTY_MEMBERS))
+        .Case(this.resolve_by_members, next_step_is(Step.RESOLVE_BY_MEMBERS))
+        .Case(this.open_resolution_publication, next_step_is(Step.PUBLISH_RESOLUTION))
+        .Case(this.check_by_township, next_step_is(Step.CHECK_BY_TOWNSHIP))
+        .Case(this.approve_by_township, next_step_is(Step.APPROVE_BY_TOWNSHIP))
+        .Case(this.implement, next_step_is(Step.IMPLEMENT))
+        .Case(this.open_result_publication, next_step_is(Step.PUBLISH_RESULT))
+        .Case(this.archive, next_step_is(Step.ARCHIVE))
+        .Case(this.end, next_step_is(END))
+    )
+
+    apply = flow.View(perform_step).Annotation(title=_("Revise the application")).Next(this.route)
+    propose = flow.View(perform_step).Annotation(title=Step.PROPOSE.label).Next(this.route)
+    deliberate = flow.Handle(this.take_meeting_outcome).Annotation(title=Step.DELIBERATE.label).Next(this.route)
+    review_by_party_members = (
+        flow.Handle(this.take_meeting_outcome).Annotation(title=Step.REVIEW_BY_PARTY_MEMBERS.label).Next(this.route)
+    )
+    resolve_by_members = (
+        flow.Handle(this.take_meeting_outcome).Annotation(title=Step.RESOLVE_BY_MEMBERS.label).Next(this.route)
+    )
+    open_resolution_publication = (
+        flow.Function(this.open_publication).Annotation(title=_("Post the resolution notice")).Next(this.publish_resolution)
+    )
+    publish_resolution = (
+        flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESOLUTION.label).Next(this.route)
+    )
+    check_by_township = flow.View(perform_step).Annotation(title=Step.CHECK_BY_TOWNSHIP.label).Next(this.route)
+    approve_by_township = flow.View(perform_step).Annotation(title=Step.APPROVE_BY_TOWNSHIP.label).Next(this.route)
+    implement = flow.View(perform_step).Annotation(title=Step.IMPLEMENT.label).Next(this.route)
+    open_result_publication = (
+        flow.Function(this.open_publication).Annotation(title=_("Post the result notice")).Next(this.publish_result)
+    )
+    publish_result = flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESULT.label).Next(this.route)
+    archive = flow.Function(this.archive_matter).Annotation(title=Step.ARCHIVE.label).Next(this.end)
+    end = flow.End()
+
+    def start_matter(self, activation, *, matter):
+        return services.matter_attach_process(activation=activation, matter=matter)
+
+    def take_meeting_outcome(self, activation, *, decision):
+        services.matter_take_meeting_outcome(matter=activation.process.matter, step=activation.flow_task.name, decision=decision)
+
+    def open_publication(self, activation):
+        services.publication_open(matter=activation.process.matter, step=activation.flow_task.name)
+
+    def close_publication(self, activation, *, notice):
+        services.publication_close(matter=activation.process.matter, notice=notice)
+
+    def archive_matter(self, activation):
+        services.matter_archive(matter=activation.process.matter)
+
+    def register_effect(self, *, matter, user) -> None:
+        """What completing the matter changes in the registers; each transaction defines it."""
+        raise NotImplementedError

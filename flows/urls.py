@@ -1,0 +1,20 @@
+from django.urls import path
+
+from . import views
+
+app_name = "flows"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("matters/", views.matter_list, name="matter_list"),
+    path("matters/new/", views.matter_new, name="matter_new"),
+    path("matters/new/<str:transaction_type>/", views.matter_create, name="matter_create"),
+    path("matters/<int:pk>/", views.matter_detail, name="matter_detail"),
+    path("matters/<int:pk>/withdraw/", views.matter_withdraw, name="matter_withdraw"),
+    path("tasks/<int:task_id>/perform/", views.perform_step, name="perform_step"),
+    path("tasks/<int:task_id>/take/", views.task_take, name="task_take"),
+    path("meetings/", views.meeting_list, name="meeting_list"),
+    path("meetings/new/", views.meeting_create, name="meeting_create"),
+    path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
+    path("objections/<int:pk>/handle/", views.objection_handle, name="objection_handle"),
+]

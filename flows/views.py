@@ -1,0 +1,361 @@
+"""Pages of the approval work: inbox, matters, steps, meetings. Each asks the jurisdiction helper."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Prefetch
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+from viewflow.workflow.models import Task
+
+from forms.steps import AgendaVoteForm, MeetingForm, ObjectionHandlingForm, StepActionForm, WithdrawForm
+from organizations.jurisdiction import can_act, get_for_user, visible, visible_organizations
+from organizations.models import MeetingBody, OrganizationKind, Role, TransactionType
+
+from . import selectors, services
+from .catalogue import available_types, flow_for
+from .models import Matter, MatterStatus, Meeting, Objection, Step
+
+
+def conflict(request, message: str):
+    return render(request, "flows/conflict.html", {"message": message}, status=409)
+
+
+@login_required
+def inbox(request):
+    matters = list(selectors.inbox_for(request.user))
+    objections = list(selectors.open_objections_for(request.user))
+    return render(request, "flows/inbox.html", {"matters": matters, "objections": objections})
+
+
+@login_required
+def matter_list(request):
+    matters = selectors.matters_for(request.user)
+    status = request.GET.get("status", "")
+    transaction_type = request.GET.get("type", "")
+    if status in MatterStatus.values:
+        matters = matters.filter(status=status)
+    if transaction_type in TransactionType.values:
+        matters = matters.filter(transaction_type=transaction_type)
+    page = Paginator(matters, 50).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "flows/matter_list.html",
+        {
+            "page": page,
+            "statuses": MatterStatus.choices,
+            "types": TransactionType.choices,
+            "status": status,
+            "type": transaction_type,
+        },
+    )
+
+
+def _applicant_collectives(user):
+    collectives = visible_organizations(user, kind=OrganizationKind.COLLECTIVE)
+    return [org for org in collectives if can_act(user, org, services.STEP_ROLES[Step.APPLY])]
+
+
+@login_required
+def matter_create(request, transaction_type: str):
+    flow_class = flow_for(transaction_type)
+    collectives = _applicant_collectives(request.user)
+    if not collectives:
+        raise PermissionDenied
+    chosen = request.POST.get("organization") or str(collectives[0].pk)
+    organization = next((org for org in collectives if str(org.pk) == chosen), None)
+    if organization is None:
+        raise PermissionDenied
+    form = flow_class.application_form_class(data=request.POST or None, files=request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            matter = services.matter_apply(
+                user=request.user,
+                organization=organization,
+                transaction_type=transaction_type,
+                data=form.to_data(),
+                uploads=request.FILES.getlist("files"),
+            )
+        except ValidationError as error:
+            form.add_service_error(error)
+        else:
+            messages.success(request, _("The application was submitted."))
+            return redirect(matter)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "flows/matter_form.html",
+        {
+            "form": form,
+            "flow_class": flow_class,
+            "collectives": collectives,
+            "organization": organization,
+            "transaction_type": TransactionType(transaction_type),
+        },
+        status=status,
+    )
+
+
+@login_required
+def matter_new(request):
+    if not _applicant_collectives(request.user):
+        raise PermissionDenied
+    return render(
+        request,
+        "flows/matter_new.html",
+        {"types": [TransactionType(value) for value in available_types()]},
+    )
+
+
+def _step_form_for(request, matter: Matter, task: Task | None, data=None, files=None):
+    """The action form for the matter's current step, if this user may act on it."""
+    if task is None or not matter.is_open:
+        return None
+    step = task.flow_task.name
+    roles = services.STEP_ROLES.get(step)
+    if not roles or not can_act(request.user, matter.organization, roles):
+        return None
+    decisions = sorted(services.STEP_DECISIONS[step])
+    earlier = matter.required_steps[: matter.required_steps.index(step)]
+    return_steps = [s for s in earlier if s != Step.PUBLISH_RESOLUTION] if step != Step.APPLY else []
+    return StepActionForm(data=data, files=files, decisions=decisions, return_steps=return_steps)
+
+
+@login_required
+def matter_detail(request, pk: int, step_form=None, application_form=None, status=200):
+    matter = get_for_user(request.user, Matter.objects.select_related("organization", "applicant", "process"), pk)
+    flow_class = flow_for(matter.transaction_type)
+    task = None
+    if matter.is_open and matter.next_step in services.STEP_ROLES:
+        task = services.active_task(matter, matter.next_step)
+    if step_form is None:
+        step_form = _step_form_for(request, matter, task)
+    if application_form is None and step_form is not None and matter.next_step == Step.APPLY:
+        application_form = flow_class.application_form_class(initial=flow_class.instance.application_data(matter))
+    context = {
+        "matter": matter,
+        "flow_class": flow_class,
+        "task": task,
+        "step_form": step_form,
+        "application_form": application_form,
+        "path": selectors.matter_path(matter),
+        "records": matter.step_records.select_related("actor", "meeting").prefetch_related("evidence"),
+        "evidence": matter.evidence.select_related("uploaded_by"),
+        "notices": matter.notices.prefetch_related("objections"),
+        "task_log": Task.objects.filter(process_id=matter.process_id).select_related("owner").order_by("created", "pk"),
+        "history": selectors.matter_history(matter),
+        "can_withdraw": services.can_withdraw(matter)
+        and can_act(request.user, matter.organization, services.STEP_ROLES[Step.APPLY]),
+        "withdraw_form": WithdrawForm(),
+        "can_handle_objections": can_act(request.user, matter.organization, {Role.VILLAGE_SUPERVISOR}),
+    }
+    return render(request, "flows/matter_detail.html", context, status=status)
+
+
+def _task_for_user(request, task_id: int) -> tuple[Task, Matter]:
+    task = get_object_or_404(Task.objects.select_related("process"), pk=task_id)
+    matter = get_for_user(request.user, Matter.objects.select_related("organization"), task.process.matter.pk)
+    return task, matter
+
+
+@login_required
+@require_POST
+def perform_step(request, task_id: int):
+    task, matter = _task_for_user(request, task_id)
+    step = task.flow_task.name
+    if not can_act(request.user, matter.organization, services.STEP_ROLES.get(step, ())):
+        raise PermissionDenied
+    form = _step_form_for(request, matter, task, data=request.POST, files=request.FILES)
+    if form is None:
+        return conflict(request, _("This step has already been handled; nothing was changed."))
+    application_form = None
+    data = None
+    if step == Step.APPLY:
+        flow_class = flow_for(matter.transaction_type)
+        application_form = flow_class.application_form_class(data=request.POST)
+        if not application_form.is_valid():
+            return matter_detail(request, matter.pk, step_form=form, application_form=application_form, status=400)
+        data = application_form.to_data()
+    if not form.is_valid():
+        return matter_detail(request, matter.pk, step_form=form, application_form=application_form, status=400)
+    try:
+        services.step_perform(
+            user=request.user,
+            task_id=task.pk,
+            decision=form.cleaned_data["decision"],
+            opinion=form.cleaned_data["opinion"],
+            return_to=form.cleaned_data.get("return_to", ""),
+            uploads=form.cleaned_data["files"],
+            data=data,
+        )
+    except services.TaskConflict as error:
+        return conflict(request, str(error))
+    except ValidationError as error:
+        if application_form is not None:
+            application_form.add_service_error(error)
+        _add_errors(form, error)
+        return matter_detail(request, matter.pk, step_form=form, application_form=application_form, status=400)
+    messages.success(request, _("Recorded."))
+    return redirect(matter)
+
+
+def _add_errors(form, error: ValidationError) -> None:
+    if hasattr(error, "error_dict"):
+        for field, field_messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, field_messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+@require_POST
+def task_take(request, task_id: int):
+    task, matter = _task_for_user(request, task_id)
+    if not can_act(request.user, matter.organization, services.STEP_ROLES.get(task.flow_task.name, ())):
+        raise PermissionDenied
+    try:
+        services.task_take(user=request.user, task_id=task.pk)
+    except services.TaskConflict as error:
+        return conflict(request, str(error))
+    messages.success(request, _("You have taken this step."))
+    return redirect(matter)
+
+
+@login_required
+@require_POST
+def matter_withdraw(request, pk: int):
+    matter = get_for_user(request.user, Matter.objects.select_related("organization"), pk)
+    if not can_act(request.user, matter.organization, services.STEP_ROLES[Step.APPLY]):
+        raise PermissionDenied
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the reason for withdrawing."))
+        return redirect(matter)
+    try:
+        services.matter_withdraw(user=request.user, matter_id=matter.pk, reason=form.cleaned_data["reason"])
+    except services.TaskConflict as error:
+        return conflict(request, str(error))
+    messages.success(request, _("The matter was withdrawn."))
+    return redirect(matter)
+
+
+# --- meetings ----------------------------------------------------------------------
+
+
+@login_required
+def meeting_list(request):
+    meetings = visible(request.user, Meeting.objects.select_related("organization", "recorded_by"))
+    page = Paginator(meetings, 50).get_page(request.GET.get("page"))
+    return render(request, "flows/meeting_list.html", {"page": page})
+
+
+def _supervised_collectives(user):
+    collectives = visible_organizations(user, kind=OrganizationKind.COLLECTIVE)
+    return [org for org in collectives if can_act(user, org, {Role.VILLAGE_SUPERVISOR})]
+
+
+@login_required
+def meeting_create(request):
+    collectives = _supervised_collectives(request.user)
+    if not collectives:
+        raise PermissionDenied
+    chosen = request.GET.get("organization") or request.POST.get("organization") or str(collectives[0].pk)
+    organization = next((org for org in collectives if str(org.pk) == chosen), None)
+    if organization is None:
+        raise PermissionDenied
+    body = request.POST.get("body") or request.GET.get("body") or MeetingBody.TWO_COMMITTEES
+    if body not in MeetingBody.values:
+        raise Http404
+    roster = services.meeting_roster(organization=organization, body=body, on_date=timezone.localdate())
+    pending = [
+        matter
+        for matter in Matter.objects.filter(
+            organization=organization, status=MatterStatus.IN_PROGRESS, next_step__in=selectors.MEETING_STEP_VALUES
+        )
+        if services.step_for_meeting(matter, body) == matter.next_step
+    ]
+    data = request.POST if request.method == "POST" else None
+    form = MeetingForm(data=data, files=request.FILES or None, roster=roster, initial={"body": body})
+    vote_forms = [(matter, AgendaVoteForm(data=data, prefix=f"m{matter.pk}")) for matter in pending]
+    if request.method == "POST" and form.is_valid() and all(f.is_valid() for _m, f in vote_forms):
+        votes = [
+            services.VoteInput(
+                matter=matter,
+                votes_for=vote_form.cleaned_data["votes_for"] or 0,
+                votes_against=vote_form.cleaned_data["votes_against"] or 0,
+                votes_abstain=vote_form.cleaned_data["votes_abstain"] or 0,
+            )
+            for matter, vote_form in vote_forms
+            if vote_form.cleaned_data["on_agenda"]
+        ]
+        try:
+            meeting = services.meeting_record(
+                user=request.user,
+                organization=organization,
+                body=form.cleaned_data["body"],
+                held_on=form.cleaned_data["held_on"],
+                place=form.cleaned_data["place"],
+                chair=form.cleaned_data["chair"],
+                minutes=form.cleaned_data["minutes"],
+                attendee_ids=[int(pk) for pk in form.cleaned_data["attendees"]],
+                votes=votes,
+                uploads=form.cleaned_data["files"],
+            )
+        except services.TaskConflict as error:
+            return conflict(request, str(error))
+        except ValidationError as error:
+            _add_errors(form, error)
+        else:
+            messages.success(request, _("The meeting was recorded."))
+            return redirect(meeting)
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "flows/meeting_form.html",
+        {
+            "form": form,
+            "vote_forms": vote_forms,
+            "organization": organization,
+            "collectives": collectives,
+            "body": body,
+            "bodies": MeetingBody.choices,
+            "roster": roster,
+        },
+        status=status,
+    )
+
+
+@login_required
+def meeting_detail(request, pk: int):
+    meeting = get_for_user(
+        request.user,
+        Meeting.objects.select_related("organization", "recorded_by").prefetch_related(
+            "attendees", Prefetch("decisions__matter")
+        ),
+        pk,
+    )
+    return render(request, "flows/meeting_detail.html", {"meeting": meeting, "evidence": meeting.evidence.all()})
+
+
+@login_required
+@require_POST
+def objection_handle(request, pk: int):
+    objection = get_for_user(
+        request.user, Objection.objects.select_related("notice__organization", "notice__matter"), pk, "notice__organization"
+    )
+    if not can_act(request.user, objection.notice.organization, {Role.VILLAGE_SUPERVISOR}):
+        raise PermissionDenied
+    form = ObjectionHandlingForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Record how the objection was handled."))
+        return redirect(objection.notice.matter)
+    try:
+        services.objection_handle(user=request.user, objection_id=objection.pk, handling=form.cleaned_data["handling"])
+    except services.TaskConflict as error:
+        return conflict(request, str(error))
+    messages.success(request, _("The handling was recorded."))
+    return redirect(objection.notice.matter)

@@ -1,0 +1,48 @@
+"""An application form made of one main form and named formsets, validated together."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+
+class CompositeApplicationForm:
+    """Subclasses name ``main_form_class`` and ``formset_classes`` (name -> formset class)."""
+
+    main_form_class: type[forms.Form]
+    formset_classes: dict = {}
+    template_name = ""
+
+    def __init__(self, data=None, files=None, initial: dict | None = None):
+        initial = initial or {}
+        self.main = self.main_form_class(data=data, files=files, initial=initial)
+        self.formsets = {
+            name: formset_class(data=data, files=files, prefix=name, initial=initial.get(name))
+            for name, formset_class in self.formset_classes.items()
+        }
+        self.non_field_errors_list: list[str] = []
+
+    def is_valid(self) -> bool:
+        valid = self.main.is_valid()
+        for formset in self.formsets.values():
+            valid = formset.is_valid() and valid
+        return valid
+
+    def to_data(self) -> dict:
+        data = dict(self.main.cleaned_data)
+        for name, formset in self.formsets.items():
+            data[name] = [
+                form.cleaned_data
+                for form in formset.forms
+                if form.cleaned_data and not form.cleaned_data.get("DELETE")
+            ]
+        return data
+
+    def add_service_error(self, error: ValidationError) -> None:
+        """Show a service's ValidationError on the field it names, or above the form."""
+        if hasattr(error, "error_dict"):
+            for field, messages in error.message_dict.items():
+                if field in self.main.fields:
+                    self.main.add_error(field, messages)
+                else:
+                    self.non_field_errors_list.extend(messages)
+        else:
+            self.non_field_errors_list.extend(error.messages)

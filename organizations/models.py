@@ -1,0 +1,205 @@
+"""The administrative tree, the posts people hold in it, and the county rule tables."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+
+class OrganizationKind(models.TextChoices):
+    PROVINCE = "province", _("Province")
+    CITY = "city", _("City")
+    COUNTY = "county", _("County")
+    TOWNSHIP = "township", _("Township")
+    VILLAGE = "village", _("Village")
+    COLLECTIVE = "collective", _("Collective economic organisation")
+
+
+class Role(models.TextChoices):
+    VILLAGE_SECRETARY = "village_secretary", _("Village party secretary")
+    VILLAGE_CASHIER = "village_cashier", _("Village cashier")
+    VILLAGE_SUPERVISOR = "village_supervisor", _("Village supervision committee director")
+    TOWNSHIP_OFFICER = "township_officer", _("Township agricultural economy officer")
+    TOWNSHIP_LEADER = "township_leader", _("Township leader")
+    COUNTY_ADMIN = "county_admin", _("County administrator")
+    DISCIPLINE_INSPECTOR = "discipline_inspector", _("Discipline inspector")
+
+
+class TransactionType(models.TextChoices):
+    ASSET_PURCHASE = "asset_purchase", _("Asset purchase")
+    FUND_DISBURSEMENT = "fund_disbursement", _("Fund disbursement")
+    RESOURCE_CONTRACTING = "resource_contracting", _("Resource contracting")
+    LEASING = "leasing", _("Asset leasing")
+    DISPOSAL = "disposal", _("Asset disposal")
+    MEMBER_CONFIRMATION = "member_confirmation", _("Member confirmation")
+    EQUITY_TRANSFER = "equity_transfer", _("Equity transfer")
+
+
+class MeetingBody(models.TextChoices):
+    TWO_COMMITTEES = "two_committees", _("Joint meeting of the two village committees")
+    PARTY_MEMBERS = "party_members", _("Party members' meeting")
+    VILLAGER_MEETING = "villager_meeting", _("Villagers' meeting")
+    VILLAGER_REPRESENTATIVES = "villager_representatives", _("Villager representatives' meeting")
+    MEMBER_ASSEMBLY = "member_assembly", _("Members' assembly")
+    MEMBER_REPRESENTATIVES = "member_representatives", _("Member representatives' assembly")
+
+
+class Organization(models.Model):
+    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=OrganizationKind.choices)
+    parent = models.ForeignKey(
+        "self", verbose_name=_("parent"), null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # Materialised path ("/1/4/9/"): "everything below" is one indexed prefix match.
+    path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["path"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        expected = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
+        if self.path != expected:
+            self.path = expected
+            type(self).objects.filter(pk=self.pk).update(path=expected)
+
+    def ancestor_ids(self) -> list[int]:
+        return [int(part) for part in self.path.strip("/").split("/") if part]
+
+    def ancestor_of_kind(self, kind: str) -> "Organization | None":
+        return Organization.objects.filter(pk__in=self.ancestor_ids(), kind=kind).first()
+
+    @property
+    def village(self) -> "Organization | None":
+        if self.kind == OrganizationKind.VILLAGE:
+            return self
+        return self.ancestor_of_kind(OrganizationKind.VILLAGE)
+
+    @property
+    def county(self) -> "Organization | None":
+        if self.kind == OrganizationKind.COUNTY:
+            return self
+        return self.ancestor_of_kind(OrganizationKind.COUNTY)
+
+
+class Post(models.Model):
+    """A role a person holds in one organisation; one person may hold several."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="posts")
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organization", "role"], name="unique_post")]
+        verbose_name = _("post")
+        verbose_name_plural = _("posts")
+
+    def __str__(self):
+        return f"{self.organization} · {self.get_role_display()} · {self.user}"
+
+
+class RuleVersion(models.Model):
+    """One version of a county's rule table; matters keep the version they started under."""
+
+    county = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="rule_versions", limit_choices_to={"kind": "county"}
+    )
+    number = models.PositiveIntegerField(_("version"))
+    effective_from = models.DateField(_("effective from"))
+    publication_days = models.PositiveIntegerField(_("publication days"), default=7, validators=[MinValueValidator(1)])
+    quotation_threshold = models.DecimalField(
+        _("three quotations required from (yuan)"), max_digits=14, decimal_places=2, default=Decimal("10000.00")
+    )
+    quotations_required = models.PositiveIntegerField(_("quotations required"), default=3)
+    trading_threshold = models.DecimalField(
+        _("public trading required from (yuan)"), max_digits=14, decimal_places=2, default=Decimal("50000.00")
+    )
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["county", "-effective_from", "-number"]
+        constraints = [models.UniqueConstraint(fields=["county", "number"], name="unique_rule_version")]
+        verbose_name = _("rule version")
+        verbose_name_plural = _("rule versions")
+
+    def __str__(self):
+        return f"{self.county} v{self.number} ({self.effective_from})"
+
+
+class RuleBand(models.Model):
+    """For one transaction type and amount range: which optional spine steps a matter needs."""
+
+    rule_version = models.ForeignKey(RuleVersion, on_delete=models.CASCADE, related_name="bands")
+    transaction_type = models.CharField(_("transaction type"), max_length=30, choices=TransactionType.choices)
+    min_amount = models.DecimalField(_("from amount (inclusive)"), max_digits=14, decimal_places=2, default=0)
+    max_amount = models.DecimalField(
+        _("below amount (exclusive)"), max_digits=14, decimal_places=2, null=True, blank=True
+    )
+    party_proposal = models.BooleanField(_("party branch proposal"), default=True)
+    two_committees = models.BooleanField(_("two-committee deliberation"), default=True)
+    party_members = models.BooleanField(_("party members' review"), default=False)
+    member_body = models.CharField(
+        _("member meeting body"), max_length=30, choices=MeetingBody.choices, blank=True, default=""
+    )
+    resolution_publication = models.BooleanField(_("resolution publication"), default=True)
+    township_check = models.BooleanField(_("township officer check"), default=True)
+    township_approval = models.BooleanField(_("township leader approval"), default=False)
+    result_publication = models.BooleanField(_("result publication"), default=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["rule_version", "transaction_type", "min_amount"]
+        verbose_name = _("rule band")
+        verbose_name_plural = _("rule bands")
+
+    def __str__(self):
+        upper = self.max_amount if self.max_amount is not None else "∞"
+        return f"{self.get_transaction_type_display()} [{self.min_amount}, {upper})"
+
+
+class OnFailedVote(models.TextChoices):
+    STOP = "stop", _("Stop the matter")
+    RETURN = "return", _("Return it to the applicant")
+
+
+class MeetingRule(models.Model):
+    """Quorum and pass rule of one meeting body; defaults follow the law (see DOMAIN.md)."""
+
+    rule_version = models.ForeignKey(RuleVersion, on_delete=models.CASCADE, related_name="meeting_rules")
+    body = models.CharField(_("body"), max_length=30, choices=MeetingBody.choices)
+    quorum_numerator = models.PositiveIntegerField(_("quorum numerator"))
+    quorum_denominator = models.PositiveIntegerField(_("quorum denominator"), validators=[MinValueValidator(1)])
+    quorum_inclusive = models.BooleanField(_("quorum reached at exactly the fraction"), default=True)
+    # A villagers' meeting is also quorate when this share of households attend (组织法 art. 22).
+    household_quorum_numerator = models.PositiveIntegerField(null=True, blank=True)
+    household_quorum_denominator = models.PositiveIntegerField(null=True, blank=True)
+    pass_of_expected = models.BooleanField(
+        _("pass counted against those who should attend"),
+        default=False,
+        help_text=_("Otherwise against those who attended."),
+    )
+    on_failed_vote = models.CharField(
+        _("when the vote fails"), max_length=10, choices=OnFailedVote.choices, default=OnFailedVote.RETURN
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["rule_version", "body"], name="unique_meeting_rule")]
+        verbose_name = _("meeting rule")
+        verbose_name_plural = _("meeting rules")
+
+    def __str__(self):
+        return f"{self.rule_version} · {self.get_body_display()}"

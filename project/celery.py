@@ -1,0 +1,22 @@
+"""The Celery application: broker from settings (Redis, or a SQLite file when there is none)."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
+
+app = Celery("project")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+
+@app.on_after_finalize.connect
+def schedule_periodic_work(sender, **kwargs):
+    from django.conf import settings
+
+    sender.add_periodic_task(
+        settings.PUBLICATION_SWEEP_SECONDS,
+        sender.signature("flows.tasks.close_due_publications"),
+        name="close due publications",
+    )
