@@ -6,16 +6,17 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from viewflow.workflow import flow
 
 from forms.asset_purchase import AssetPurchaseApplicationForm
 from organizations.models import TransactionType
 from registers.services import asset_cards_create
 
 from .models import AssetPurchase, PurchaseItem, Quotation
-from .spine import SpineFlow
+from .spine import Spine
 
 
-class AssetPurchaseFlow(SpineFlow):
+class AssetPurchaseFlow(Spine, flow.Flow):
     """The village applies to buy assets with quotations; the spine decides; implementation
     adds the bought items to the asset register."""
 
@@ -34,8 +35,10 @@ class AssetPurchaseFlow(SpineFlow):
         declared = Decimal(data["total"])
         if declared != total:
             raise ValidationError(
-                {"total": _("The total (%(declared)s) is not the sum of the items (%(total)s).")
-                 % {"declared": declared, "total": total}}
+                {
+                    "total": _("The total (%(declared)s) is not the sum of the items (%(total)s).")
+                    % {"declared": declared, "total": total}
+                }
             )
         quotations = data.get("quotations") or []
         suppliers = {quotation["supplier"].strip() for quotation in quotations}
@@ -62,7 +65,9 @@ class AssetPurchaseFlow(SpineFlow):
         for item in data["items"]:
             PurchaseItem.objects.create(purchase=purchase, **item)
         for quotation in data.get("quotations") or []:
-            Quotation.objects.create(purchase=purchase, supplier=quotation["supplier"].strip(), amount=quotation["amount"])
+            Quotation.objects.create(
+                purchase=purchase, supplier=quotation["supplier"].strip(), amount=quotation["amount"]
+            )
 
     def application_data(self, matter) -> dict:
         purchase = matter.asset_purchase
@@ -80,4 +85,6 @@ class AssetPurchaseFlow(SpineFlow):
         }
 
     def register_effect(self, *, matter, user) -> None:
-        asset_cards_create(matter=matter, items=list(matter.asset_purchase.items.all()), acquired_on=timezone.localdate())
+        asset_cards_create(
+            matter=matter, items=list(matter.asset_purchase.items.all()), acquired_on=timezone.localdate()
+        )

@@ -43,7 +43,7 @@ class MatterStatus(models.TextChoices):
 class Matter(models.Model):
     """One application of any transaction type, carried by one viewflow process."""
 
-    process = models.OneToOneField(Process, on_delete=models.PROTECT, related_name="matter", null=True)
+    process = models.OneToOneField(Process, on_delete=models.PROTECT, related_name="matter", null=True, blank=True)
     organization = models.ForeignKey(
         "organizations.Organization", verbose_name=_("collective"), on_delete=models.PROTECT, related_name="matters"
     )

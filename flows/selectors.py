@@ -81,4 +81,5 @@ def matter_history(matter: Matter) -> list:
     for entry in entries:
         previous = entry.prev_record
         entry.changes = entry.diff_against(previous).changes if previous else []
+        entry.record_label = entry.instance_type._meta.verbose_name
     return entries

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow.fsm import TransitionNotAllowed
+from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
@@ -114,7 +115,8 @@ def can_withdraw(matter: Matter) -> bool:
 
 def active_task(matter: Matter, step: str) -> Task | None:
     node = matter.process.flow_class.instance.node(step)
-    return Task.objects.filter(process_id=matter.process_id, flow_task=node, status__in=ACTIVE).first()
+    # Pass the stored string: the field's own conversion skips nodes that test falsy.
+    return Task.objects.filter(process_id=matter.process_id, flow_task=get_task_ref(node), status__in=ACTIVE).first()
 
 
 def _record(matter: Matter, step: str, decision: str, *, actor=None, opinion="", task=None, **extra) -> StepRecord:
@@ -246,7 +248,12 @@ def step_perform(
             activation.assign(user)
         activation.start(None)
         record = _record(
-            matter, step, decision, actor=user, opinion=opinion, task=task,
+            matter,
+            step,
+            decision,
+            actor=user,
+            opinion=opinion,
+            task=task,
             return_to=return_to if decision == Decision.RETURN else "",
         )
         _store_files(matter=matter, step=step, user=user, uploads=uploads, step_record=record)
@@ -375,13 +382,9 @@ def meeting_record(
             raise ValidationError(_("%(title)s is not an open matter of this village.") % {"title": matter.title})
         step = step_for_meeting(matter, body)
         if step is None or matter.next_step != step:
-            raise ValidationError(
-                _("%(title)s is not waiting for this meeting body.") % {"title": matter.title}
-            )
+            raise ValidationError(_("%(title)s is not waiting for this meeting body.") % {"title": matter.title})
         if vote.votes_for + vote.votes_against + vote.votes_abstain > len(attendees):
-            raise ValidationError(
-                _("%(title)s: more votes than people attending.") % {"title": matter.title}
-            )
+            raise ValidationError(_("%(title)s: more votes than people attending.") % {"title": matter.title})
         rule = MeetingRule.objects.get(rule_version=matter.rule_version, body=body)
         outcome = evaluate_vote(
             rule=rule,
@@ -432,7 +435,13 @@ def meeting_record(
                 raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title}) from error
         for upload in uploads:
             for vote in votes:
-                evidence_store(matter=vote.matter, step=step_for_meeting(vote.matter, body), upload=upload, user=user, meeting=meeting)
+                evidence_store(
+                    matter=vote.matter,
+                    step=step_for_meeting(vote.matter, body),
+                    upload=upload,
+                    user=user,
+                    meeting=meeting,
+                )
     return meeting
 
 
@@ -525,7 +534,11 @@ def publication_close(*, matter: Matter, notice: Notice) -> None:
 def publication_try_close(*, notice_id: int) -> bool:
     """Move the matter on if the period is over and no objection is open. Safe to call twice."""
     notice = Notice.objects.select_related("matter__process").get(pk=notice_id)
-    if notice.closed_at or timezone.now() < notice.ends_at or notice.objections.filter(handled_at__isnull=True).exists():
+    if (
+        notice.closed_at
+        or timezone.now() < notice.ends_at
+        or notice.objections.filter(handled_at__isnull=True).exists()
+    ):
         return False
     step = publication_step(notice.kind)
     task = active_task(notice.matter, step)
@@ -549,7 +562,9 @@ def objection_submit(*, notice: Notice, name: str, phone: str, text: str, client
     recent = Objection.objects.filter(client_key=client_key, submitted_at__gte=now - datetime.timedelta(hours=1))
     if recent.count() >= settings.OBJECTION_RATE_PER_HOUR:
         raise ValidationError(_("Too many objections from this device; try again in an hour."))
-    objection = Objection(notice=notice, name=name.strip(), phone=phone.strip(), text=text.strip(), client_key=client_key)
+    objection = Objection(
+        notice=notice, name=name.strip(), phone=phone.strip(), text=text.strip(), client_key=client_key
+    )
     objection.full_clean()
     objection.save()
     return objection

@@ -1,6 +1,6 @@
 """The spine every key transaction runs on: 四议两公开, township review, publication, archive.
 
-A transaction module subclasses ``SpineFlow`` and adds only what differs: its
+A transaction module declares ``class XFlow(Spine, flow.Flow)`` and adds only what differs: its
 application data, its checks, and its effect on the registers. Every step goes
 back to ``route``, which sends the matter to the next step its rule band
 requires; returns, failed votes and rejections are routing decisions too.
@@ -25,8 +25,13 @@ def next_step_is(step: str):
     return predicate
 
 
-class SpineFlow(flow.Flow):
-    """Secretary or cashier applies; the secretary proposes; the supervisor records the
+class Spine:
+    """The spine's nodes and their callbacks, mixed into every transaction's flow class.
+
+    Deliberately not a Flow itself: viewflow resolves ``this`` references when a Flow
+    class is created, so a Flow base would wire its subclasses to its own nodes.
+
+    Secretary or cashier applies; the secretary proposes; the supervisor records the
     meetings; the board publishes; the township officer checks and the leader approves;
     the village implements; the result is published and the dossier archived."""
 
@@ -65,7 +70,9 @@ class SpineFlow(flow.Flow):
         flow.Handle(this.take_meeting_outcome).Annotation(title=Step.RESOLVE_BY_MEMBERS.label).Next(this.route)
     )
     open_resolution_publication = (
-        flow.Function(this.open_publication).Annotation(title=_("Post the resolution notice")).Next(this.publish_resolution)
+        flow.Function(this.open_publication)
+        .Annotation(title=_("Post the resolution notice"))
+        .Next(this.publish_resolution)
     )
     publish_resolution = (
         flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESOLUTION.label).Next(this.route)
@@ -84,7 +91,9 @@ class SpineFlow(flow.Flow):
         return services.matter_attach_process(activation=activation, matter=matter)
 
     def take_meeting_outcome(self, activation, *, decision):
-        services.matter_take_meeting_outcome(matter=activation.process.matter, step=activation.flow_task.name, decision=decision)
+        services.matter_take_meeting_outcome(
+            matter=activation.process.matter, step=activation.flow_task.name, decision=decision
+        )
 
     def open_publication(self, activation):
         services.publication_open(matter=activation.process.matter, step=activation.flow_task.name)

@@ -345,7 +345,10 @@ def meeting_detail(request, pk: int):
 @require_POST
 def objection_handle(request, pk: int):
     objection = get_for_user(
-        request.user, Objection.objects.select_related("notice__organization", "notice__matter"), pk, "notice__organization"
+        request.user,
+        Objection.objects.select_related("notice__organization", "notice__matter"),
+        pk,
+        "notice__organization",
     )
     if not can_act(request.user, objection.notice.organization, {Role.VILLAGE_SUPERVISOR}):
         raise PermissionDenied

@@ -30,9 +30,7 @@ class CompositeApplicationForm:
         data = dict(self.main.cleaned_data)
         for name, formset in self.formsets.items():
             data[name] = [
-                form.cleaned_data
-                for form in formset.forms
-                if form.cleaned_data and not form.cleaned_data.get("DELETE")
+                form.cleaned_data for form in formset.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
             ]
         return data
 

@@ -18,12 +18,16 @@ class PurchaseItemForm(forms.Form):
     name = forms.CharField(label=_("Item"), max_length=100)
     category = forms.CharField(label=_("Category"), max_length=50)
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1)
-    unit_price = forms.DecimalField(label=_("Unit price (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    unit_price = forms.DecimalField(
+        label=_("Unit price (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
 
 
 class QuotationForm(forms.Form):
     supplier = forms.CharField(label=_("Supplier"), max_length=100)
-    amount = forms.DecimalField(label=_("Quoted total (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = forms.DecimalField(
+        label=_("Quoted total (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
 
 
 PurchaseItemFormSet = forms.formset_factory(PurchaseItemForm, extra=3, min_num=1, validate_min=True)

@@ -51,9 +51,7 @@ class MeetingForm(forms.Form):
     place = forms.CharField(label=_("Place"), max_length=100)
     chair = forms.CharField(label=_("Chaired by"), max_length=50)
     minutes = forms.CharField(label=_("Minutes"), widget=forms.Textarea(attrs={"rows": 4}))
-    attendees = forms.MultipleChoiceField(
-        label=_("Attended"), required=False, widget=forms.CheckboxSelectMultiple
-    )
+    attendees = forms.MultipleChoiceField(label=_("Attended"), required=False, widget=forms.CheckboxSelectMultiple)
     files = MultipleFileField(label=_("Minutes and signed sign-in sheet (scans)"))
 
     def __init__(self, *args, roster=(), **kwargs):

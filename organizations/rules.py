@@ -153,9 +153,7 @@ def rule_version_seed_defaults(
         note=_("Defaults from the law"),
     )
     for body, options in DEFAULT_MEETING_RULES.items():
-        MeetingRule.objects.create(
-            rule_version=version, body=body, on_failed_vote=OnFailedVote.RETURN, **options
-        )
+        MeetingRule.objects.create(rule_version=version, body=body, on_failed_vote=OnFailedVote.RETURN, **options)
     for transaction_type, bands in DEFAULT_BANDS.items():
         for min_amount, max_amount, steps in bands:
             RuleBand.objects.create(

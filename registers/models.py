@@ -30,7 +30,9 @@ class Member(models.Model):
     name = models.CharField(_("name"), max_length=50)
     id_number = models.CharField(_("ID number"), max_length=18, validators=[validate_id_number])
     household = models.CharField(_("household"), max_length=40)
-    basis = models.CharField(_("basis"), max_length=20, choices=MembershipBasis.choices, default=MembershipBasis.ORIGINAL)
+    basis = models.CharField(
+        _("basis"), max_length=20, choices=MembershipBasis.choices, default=MembershipBasis.ORIGINAL
+    )
     status = models.CharField(_("status"), max_length=20, choices=MemberStatus.choices, default=MemberStatus.ACTIVE)
     is_party_member = models.BooleanField(_("party member"), default=False)
     is_representative = models.BooleanField(_("villager representative"), default=False)

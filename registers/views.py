@@ -14,7 +14,9 @@ def asset_list(request):
     if status in AssetStatus.values:
         assets = assets.filter(status=status)
     page = Paginator(assets, 50).get_page(request.GET.get("page"))
-    return render(request, "registers/asset_list.html", {"page": page, "statuses": AssetStatus.choices, "status": status})
+    return render(
+        request, "registers/asset_list.html", {"page": page, "statuses": AssetStatus.choices, "status": status}
+    )
 
 
 @login_required
