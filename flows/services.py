@@ -583,6 +583,6 @@ def objection_handle(*, user, objection_id: int, handling: str) -> Objection:
         objection.handled_by = user
         objection.handling = handling.strip()
         objection.save()
-        notice_id = objection.notice_id
-        transaction.on_commit(lambda: publication_try_close(notice_id=notice_id))
+        # Handling the last open objection after the period lets the matter move on at once.
+        publication_try_close(notice_id=objection.notice_id)
     return objection

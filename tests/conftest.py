@@ -80,7 +80,7 @@ def build_world() -> World:
             )
         )
     for collective in collectives[1:]:
-        for index in range(5):
+        for _ in range(5):
             MemberFactory(
                 organization=collective, is_committee_member=True, is_party_member=True, is_representative=True
             )
