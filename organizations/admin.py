@@ -1,0 +1,69 @@
+"""The county administrator manages organisations, posts and rule tables here, within their county."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .jurisdiction import visible, visible_organizations
+from .models import MeetingRule, Organization, Post, RuleBand, RuleVersion
+
+
+class JurisdictionAdmin(SimpleHistoryAdmin):
+    """Superusers see everything; a county administrator only what lies under their posts."""
+
+    organization_field = "organization"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        if self.organization_field == "self":
+            return queryset.filter(pk__in=visible_organizations(request.user).values("pk"))
+        return visible(request.user, queryset, self.organization_field)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.related_model is Organization and not request.user.is_superuser:
+            kwargs["queryset"] = visible_organizations(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(JurisdictionAdmin):
+    organization_field = "self"
+    list_display = ["name", "code", "kind", "parent"]
+    list_filter = ["kind"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(Post)
+class PostAdmin(JurisdictionAdmin):
+    list_display = ["user", "organization", "role"]
+    list_filter = ["role"]
+    search_fields = ["user__username", "user__first_name", "organization__name"]
+
+
+class RuleBandInline(admin.TabularInline):
+    model = RuleBand
+    extra = 0
+
+
+class MeetingRuleInline(admin.TabularInline):
+    model = MeetingRule
+    extra = 0
+
+
+@admin.register(RuleVersion)
+class RuleVersionAdmin(JurisdictionAdmin):
+    organization_field = "county"
+    list_display = ["county", "number", "effective_from", "publication_days", "quotation_threshold"]
+    inlines = [RuleBandInline, MeetingRuleInline]
+
+    def has_change_permission(self, request, obj=None):
+        # A version some matter started under is frozen: the county changes rules by adding a version.
+        if obj is not None and obj.matters.exists():
+            return False
+        return super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.matters.exists():
+            return False
+        return super().has_delete_permission(request, obj)
