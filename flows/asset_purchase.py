@@ -84,6 +84,15 @@ class AssetPurchaseFlow(Spine, flow.Flow):
             "quotations": [{"supplier": q.supplier, "amount": q.amount} for q in purchase.quotations.all()],
         }
 
+    def history_querysets(self, matter) -> list:
+        """History of the application rows, including lines a revision removed."""
+        purchase = matter.asset_purchase
+        return [
+            purchase.history.all(),
+            PurchaseItem.history.filter(purchase_id=purchase.pk),
+            Quotation.history.filter(purchase_id=purchase.pk),
+        ]
+
     def register_effect(self, *, matter, user) -> None:
         asset_cards_create(
             matter=matter, items=list(matter.asset_purchase.items.all()), acquired_on=timezone.localdate()

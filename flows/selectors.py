@@ -73,10 +73,10 @@ def matter_path(matter: Matter) -> list[dict]:
 
 def matter_history(matter: Matter) -> list:
     """Every saved change of the matter and its records, newest first, with field-level diffs."""
+    flow_class = matter.process.flow_class if matter.process_id else None
     related = [matter.history.all()]
-    detail = getattr(matter, "asset_purchase", None)
-    if detail is not None:
-        related.append(detail.history.all())
+    if flow_class is not None:
+        related.extend(flow_class.instance.history_querysets(matter))
     entries = sorted(chain.from_iterable(related), key=lambda row: row.history_date, reverse=True)
     for entry in entries:
         previous = entry.prev_record
