@@ -10,7 +10,7 @@ from viewflow.workflow import flow
 
 from forms.asset_purchase import AssetPurchaseApplicationForm
 from organizations.models import TransactionType
-from registers.services import asset_cards_create
+from registers.assets import asset_cards_create
 
 from .models import AssetPurchase, PurchaseItem, Quotation
 from .spine import Spine
@@ -93,7 +93,7 @@ class AssetPurchaseFlow(Spine, flow.Flow):
             Quotation.history.filter(purchase_id=purchase.pk),
         ]
 
-    def register_effect(self, *, matter, user) -> None:
+    def register_effect(self, *, matter, user, data) -> None:
         asset_cards_create(
             matter=matter, items=list(matter.asset_purchase.items.all()), acquired_on=timezone.localdate()
         )

@@ -277,3 +277,133 @@ class Quotation(models.Model):
 
     def __str__(self):
         return f"{self.supplier} {self.amount}"
+
+
+class FundDisbursement(models.Model):
+    """The application data of a fund disbursement (资金支出); the amount is the matter's."""
+
+    matter = models.OneToOneField(Matter, on_delete=models.PROTECT, related_name="fund_disbursement")
+    account = models.ForeignKey("registers.FundAccount", on_delete=models.PROTECT, related_name="+")
+    payee = models.CharField(_("payee"), max_length=100)
+    purpose = models.CharField(_("purpose"), max_length=200)
+    budget_line = models.CharField(_("budget line"), max_length=100)
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return str(self.matter)
+
+
+class ContractingMethod(models.TextChoices):
+    PUBLIC_BIDDING = "public_bidding", _("Public bidding on the trading platform")
+    AUCTION = "auction", _("Auction")
+    NEGOTIATION = "negotiation", _("Negotiation")
+
+
+class ResourceContracting(models.Model):
+    """The application data of a resource contracting (资源发包)."""
+
+    matter = models.OneToOneField(Matter, on_delete=models.PROTECT, related_name="resource_contracting")
+    resource = models.ForeignKey("registers.Resource", on_delete=models.PROTECT, related_name="+")
+    contractor = models.CharField(_("contractor"), max_length=100)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    reserve_price = models.DecimalField(_("reserve price (yuan)"), max_digits=14, decimal_places=2)
+    annual_fee = models.DecimalField(_("annual fee (yuan)"), max_digits=14, decimal_places=2)
+    method = models.CharField(_("method"), max_length=20, choices=ContractingMethod.choices)
+    trading_reference = models.CharField(_("trading platform reference"), max_length=60, blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return str(self.matter)
+
+
+class PaymentFrequency(models.TextChoices):
+    YEARLY = "yearly", _("Yearly")
+    QUARTERLY = "quarterly", _("Quarterly")
+    MONTHLY = "monthly", _("Monthly")
+    ONCE = "once", _("Once, in advance")
+
+
+class Leasing(models.Model):
+    """The application data of an asset lease (资产出租)."""
+
+    matter = models.OneToOneField(Matter, on_delete=models.PROTECT, related_name="leasing")
+    asset = models.ForeignKey("registers.Asset", on_delete=models.PROTECT, related_name="+")
+    lessee = models.CharField(_("lessee"), max_length=100)
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    annual_rent = models.DecimalField(_("annual rent (yuan)"), max_digits=14, decimal_places=2)
+    frequency = models.CharField(_("payment schedule"), max_length=20, choices=PaymentFrequency.choices)
+    trading_reference = models.CharField(_("trading platform reference"), max_length=60, blank=True)
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return str(self.matter)
+
+
+class DisposalMethod(models.TextChoices):
+    TRANSFER = "transfer", _("Transfer")
+    AUCTION = "auction", _("Auction")
+    EXCHANGE = "exchange", _("Exchange")
+    WRITE_OFF = "write_off", _("Write-off (loss)")
+    SCRAPPING = "scrapping", _("Scrapping")
+
+
+class Disposal(models.Model):
+    """The application data of an asset disposal (资产处置)."""
+
+    matter = models.OneToOneField(Matter, on_delete=models.PROTECT, related_name="disposal")
+    asset = models.ForeignKey("registers.Asset", on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(_("method"), max_length=20, choices=DisposalMethod.choices)
+    appraisal_value = models.DecimalField(_("appraised value (yuan)"), max_digits=14, decimal_places=2)
+    appraiser = models.CharField(_("appraiser"), max_length=100)
+    reason = models.TextField(_("reason"))
+    counterparty = models.CharField(_("buyer or counterparty"), max_length=100, blank=True)
+    proceeds_account = models.ForeignKey(
+        "registers.FundAccount", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return str(self.matter)
+
+
+class MemberCandidate(models.Model):
+    """One person whose membership a member confirmation (成员身份确认) matter decides."""
+
+    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="member_candidates")
+    name = models.CharField(_("name"), max_length=50)
+    id_number = models.CharField(_("ID number"), max_length=18)
+    household = models.CharField(_("household"), max_length=40)
+    basis = models.CharField(_("basis"), max_length=20)
+    note = models.CharField(_("note"), max_length=200, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return self.name
+
+
+class EquityTransferKind(models.TextChoices):
+    INHERITANCE = "inheritance", _("Inheritance")
+    GIFT = "gift", _("Gift")
+    INTERNAL_TRANSFER = "internal_transfer", _("Internal transfer")
+    REDEMPTION = "redemption", _("Collective redemption")
+
+
+class EquityTransfer(models.Model):
+    """The application data of an equity transfer (股权转让)."""
+
+    matter = models.OneToOneField(Matter, on_delete=models.PROTECT, related_name="equity_transfer")
+    kind = models.CharField(_("kind"), max_length=20, choices=EquityTransferKind.choices)
+    from_member = models.ForeignKey("registers.Member", on_delete=models.PROTECT, related_name="+")
+    to_member = models.ForeignKey("registers.Member", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    share_kind = models.CharField(_("share kind"), max_length=20)
+    shares = models.PositiveIntegerField(_("shares"), validators=[MinValueValidator(1)])
+    price = models.DecimalField(_("price (yuan)"), max_digits=14, decimal_places=2, default=0)
+    history = HistoricalRecords()
+
+    def __str__(self):
+        return str(self.matter)

@@ -83,3 +83,10 @@ def matter_history(matter: Matter) -> list:
         entry.changes = entry.diff_against(previous).changes if previous else []
         entry.record_label = entry.instance_type._meta.verbose_name
     return entries
+
+
+def open_matters_on_asset(asset) -> QuerySet:
+    """Running leasing or disposal matters about this asset: a second one must wait."""
+    return Matter.objects.filter(status=MatterStatus.IN_PROGRESS).filter(
+        Q(leasing__asset=asset) | Q(disposal__asset=asset)
+    )

@@ -265,7 +265,7 @@ def step_perform(
             matter.finished_at = timezone.now()
         else:
             if step == Step.IMPLEMENT:
-                flow_class.instance.register_effect(matter=matter, user=user)
+                flow_class.instance.register_effect(matter=matter, user=user, data=data or {})
             matter.next_step = step_after(matter, step)
         matter.save()
         activation.execute()

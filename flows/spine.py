@@ -6,6 +6,8 @@ back to ``route``, which sends the matter to the next step its rule band
 requires; returns, failed votes and rejections are routing decisions too.
 """
 
+from decimal import Decimal
+
 from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
@@ -39,7 +41,9 @@ class Spine:
     lock_impl = lock.SelectForUpdateLock(nowait=False)
     # Set by each transaction module.
     transaction_type = ""
-    detail_relation = ""
+    application_form_class = None
+    implementation_form_class = None
+    detail_template = ""
 
     start = flow.StartHandle(this.start_matter).Annotation(title=Step.APPLY.label).Next(this.route)
 
@@ -104,6 +108,25 @@ class Spine:
     def archive_matter(self, activation):
         services.matter_archive(matter=activation.process.matter)
 
-    def register_effect(self, *, matter, user) -> None:
-        """What completing the matter changes in the registers; each transaction defines it."""
+    def form_kwargs(self, organization) -> dict:
+        """Extra arguments for the transaction's forms, e.g. the collective whose registers they offer."""
+        return {}
+
+    def history_querysets(self, matter) -> list:
+        """History of the transaction's own application rows, shown on the matter's page."""
+        return []
+
+    def clean_application(self, *, organization, rule_version, data) -> Decimal:
+        """Check the application against the transaction's rules; return the amount that picks the band."""
+        raise NotImplementedError
+
+    def save_application(self, *, matter, data) -> None:
+        raise NotImplementedError
+
+    def application_data(self, matter) -> dict:
+        """The saved application as the form's initial data, for a revision."""
+        raise NotImplementedError
+
+    def register_effect(self, *, matter, user, data) -> None:
+        """What implementing the matter changes in the registers, inside the step's transaction."""
         raise NotImplementedError

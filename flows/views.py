@@ -70,7 +70,9 @@ def matter_create(request, transaction_type: str):
     organization = next((org for org in collectives if str(org.pk) == chosen), None)
     if organization is None:
         raise PermissionDenied
-    form = flow_class.application_form_class(data=request.POST or None, files=request.FILES or None)
+    form = flow_class.application_form_class(
+        data=request.POST or None, files=request.FILES or None, **flow_class.instance.form_kwargs(organization)
+    )
     if request.method == "POST" and form.is_valid():
         try:
             matter = services.matter_apply(
@@ -134,8 +136,8 @@ def matter_detail(request, pk: int, step_form=None, application_form=None, statu
         task = services.active_task(matter, matter.next_step)
     if step_form is None:
         step_form = _step_form_for(request, matter, task)
-    if application_form is None and step_form is not None and matter.next_step == Step.APPLY:
-        application_form = flow_class.application_form_class(initial=flow_class.instance.application_data(matter))
+    if application_form is None and step_form is not None:
+        application_form = _extra_form_for(flow_class, matter, matter.next_step)
     context = {
         "matter": matter,
         "flow_class": flow_class,
@@ -156,6 +158,18 @@ def matter_detail(request, pk: int, step_form=None, application_form=None, statu
     return render(request, "flows/matter_detail.html", context, status=status)
 
 
+def _extra_form_for(flow_class, matter: Matter, step: str, data=None, files=None):
+    """The transaction's own form at a step: the application when revising, the implementation record."""
+    transaction_flow = flow_class.instance
+    kwargs = transaction_flow.form_kwargs(matter.organization)
+    if step == Step.APPLY:
+        initial = None if data is not None else transaction_flow.application_data(matter)
+        return flow_class.application_form_class(data=data, files=files, initial=initial, **kwargs)
+    if step == Step.IMPLEMENT and flow_class.implementation_form_class is not None:
+        return flow_class.implementation_form_class(data=data, files=files, **kwargs)
+    return None
+
+
 def _task_for_user(request, task_id: int) -> tuple[Task, Matter]:
     task = get_object_or_404(Task.objects.select_related("process"), pk=task_id)
     matter = get_for_user(request.user, Matter.objects.select_related("organization"), task.process.matter.pk)
@@ -172,11 +186,10 @@ def perform_step(request, task_id: int):
     form = _step_form_for(request, matter, task, data=request.POST, files=request.FILES)
     if form is None:
         return conflict(request, _("This step has already been handled; nothing was changed."))
-    application_form = None
     data = None
-    if step == Step.APPLY:
-        flow_class = flow_for(matter.transaction_type)
-        application_form = flow_class.application_form_class(data=request.POST)
+    flow_class = flow_for(matter.transaction_type)
+    application_form = _extra_form_for(flow_class, matter, step, data=request.POST, files=request.FILES)
+    if application_form is not None:
         if not application_form.is_valid():
             return matter_detail(request, matter.pk, step_form=form, application_form=application_form, status=400)
         data = application_form.to_data()

@@ -11,9 +11,10 @@ class CompositeApplicationForm:
     formset_classes: dict = {}
     template_name = ""
 
-    def __init__(self, data=None, files=None, initial: dict | None = None):
+    def __init__(self, data=None, files=None, initial: dict | None = None, **form_kwargs):
         initial = initial or {}
-        self.main = self.main_form_class(data=data, files=files, initial=initial)
+        # form_kwargs reach the main form, e.g. the collective whose accounts or assets it offers.
+        self.main = self.main_form_class(data=data, files=files, initial=initial, **form_kwargs)
         self.formsets = {
             name: formset_class(data=data, files=files, prefix=name, initial=initial.get(name))
             for name, formset_class in self.formset_classes.items()

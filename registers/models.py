@@ -38,6 +38,14 @@ class Member(models.Model):
     is_representative = models.BooleanField(_("villager representative"), default=False)
     is_committee_member = models.BooleanField(_("two-committee member"), default=False)
     joined_on = models.DateField(_("joined on"), null=True, blank=True)
+    source_matter = models.ForeignKey(
+        "flows.Matter",
+        verbose_name=_("confirmed by matter"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="confirmed_members",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -75,6 +83,7 @@ class Asset(models.Model):
     original_value = models.DecimalField(_("original value (yuan)"), max_digits=14, decimal_places=2)
     acquired_on = models.DateField(_("acquired on"))
     status = models.CharField(_("status"), max_length=20, choices=AssetStatus.choices, default=AssetStatus.IN_USE)
+    disposed_on = models.DateField(_("disposed on"), null=True, blank=True)
     source_matter = models.ForeignKey(
         "flows.Matter",
         verbose_name=_("source matter"),
@@ -95,3 +104,244 @@ class Asset(models.Model):
 
     def get_absolute_url(self):
         return reverse("registers:asset_detail", args=[self.pk])
+
+
+class AccountKind(models.TextChoices):
+    BANK = "bank", _("Bank account")
+    CASH = "cash", _("Cash on hand")
+
+
+class FundAccount(models.Model):
+    """A fund account of the collective; its balance is the opening balance plus its movements."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="fund_accounts"
+    )
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=10, choices=AccountKind.choices, default=AccountKind.BANK)
+    account_number = models.CharField(_("account number"), max_length=40, blank=True)
+    opening_balance = models.DecimalField(_("opening balance (yuan)"), max_digits=14, decimal_places=2, default=0)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "name"]
+        verbose_name = _("fund account")
+        verbose_name_plural = _("fund accounts")
+
+    def __str__(self):
+        return f"{self.name} {self.account_number}".strip()
+
+    def get_absolute_url(self):
+        return reverse("registers:fund_account_detail", args=[self.pk])
+
+
+class Direction(models.TextChoices):
+    IN = "in", _("Income")
+    OUT = "out", _("Payment")
+
+
+class FundMovement(models.Model):
+    """Money in or out of an account; payments are recorded against the matter that approved them."""
+
+    account = models.ForeignKey(FundAccount, on_delete=models.PROTECT, related_name="movements")
+    direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
+    occurred_on = models.DateField(_("date"))
+    counterparty = models.CharField(_("counterparty"), max_length=100)
+    purpose = models.CharField(_("purpose"), max_length=200)
+    matter = models.ForeignKey(
+        "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="fund_movements"
+    )
+    recorded_by = models.ForeignKey("auth.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-occurred_on", "-pk"]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="movement_amount_positive")]
+        verbose_name = _("fund movement")
+        verbose_name_plural = _("fund movements")
+
+    def __str__(self):
+        return f"{self.get_direction_display()} {self.amount}"
+
+
+class ResourceKind(models.TextChoices):
+    CULTIVATED = "cultivated", _("Cultivated land")
+    FOREST = "forest", _("Forest land")
+    WATER = "water", _("Water surface")
+    WASTELAND = "wasteland", _("Wasteland")
+    CONSTRUCTION = "construction", _("Construction land")
+
+
+class ResourceStatus(models.TextChoices):
+    UNCONTRACTED = "uncontracted", _("Not contracted")
+    CONTRACTED = "contracted", _("Contracted")
+
+
+class Resource(models.Model):
+    """A resource card: land, forest, water or wasteland the collective owns."""
+
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="resources")
+    code = models.CharField(_("resource number"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    kind = models.CharField(_("kind"), max_length=20, choices=ResourceKind.choices)
+    location = models.CharField(_("location"), max_length=200)
+    area_mu = models.DecimalField(_("area (mu)"), max_digits=12, decimal_places=2)
+    status = models.CharField(
+        _("status"), max_length=20, choices=ResourceStatus.choices, default=ResourceStatus.UNCONTRACTED
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "code"]
+        verbose_name = _("resource")
+        verbose_name_plural = _("resources")
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+    def get_absolute_url(self):
+        return reverse("registers:resource_detail", args=[self.pk])
+
+
+class ContractKind(models.TextChoices):
+    CONTRACTING = "contracting", _("Resource contracting")
+    LEASE = "lease", _("Asset lease")
+
+
+class ContractStatus(models.TextChoices):
+    ACTIVE = "active", _("In force")
+    ENDED = "ended", _("Ended")
+    TERMINATED = "terminated", _("Terminated")
+
+
+class Contract(models.Model):
+    """A contract of the collective over a resource or an asset."""
+
+    organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="contracts")
+    code = models.CharField(_("contract number"), max_length=40, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=ContractKind.choices)
+    counterparty = models.CharField(_("counterparty"), max_length=100)
+    resource = models.ForeignKey(Resource, null=True, blank=True, on_delete=models.PROTECT, related_name="contracts")
+    asset = models.ForeignKey(Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="contracts")
+    start_date = models.DateField(_("from"))
+    end_date = models.DateField(_("until"))
+    amount = models.DecimalField(_("contract amount (yuan)"), max_digits=14, decimal_places=2)
+    trading_reference = models.CharField(_("trading platform reference"), max_length=60, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=ContractStatus.choices, default=ContractStatus.ACTIVE)
+    matter = models.ForeignKey(
+        "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="contracts"
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "-start_date", "code"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end_date__gt=models.F("start_date")), name="contract_term"),
+        ]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+
+    def __str__(self):
+        return f"{self.code} {self.counterparty}"
+
+    def get_absolute_url(self):
+        return reverse("registers:contract_detail", args=[self.pk])
+
+
+class ContractPayment(models.Model):
+    """One instalment of a contract's payment schedule."""
+
+    contract = models.ForeignKey(Contract, on_delete=models.CASCADE, related_name="payments")
+    due_on = models.DateField(_("due on"))
+    amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["contract", "due_on"]
+        verbose_name = _("scheduled payment")
+        verbose_name_plural = _("payment schedule")
+
+    def __str__(self):
+        return f"{self.due_on} {self.amount}"
+
+
+class ShareKind(models.TextChoices):
+    POPULATION = "population", _("Population share")
+    LABOUR_AGE = "labour_age", _("Labour-age share")
+
+
+class ShareReason(models.TextChoices):
+    ALLOCATION = "allocation", _("Initial allocation")
+    INHERITANCE = "inheritance", _("Inheritance")
+    GIFT = "gift", _("Gift")
+    INTERNAL_TRANSFER = "internal_transfer", _("Internal transfer")
+    REDEMPTION = "redemption", _("Collective redemption")
+
+
+class AppendOnly(Exception):
+    """Ledger entries are never changed or deleted: corrections are new entries."""
+
+
+class ShareLedgerEntry(models.Model):
+    """One change of one member's holding; a holding is the sum of its entries."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="share_entries"
+    )
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="share_entries")
+    kind = models.CharField(_("share kind"), max_length=20, choices=ShareKind.choices)
+    change = models.IntegerField(_("change (shares)"))
+    reason = models.CharField(_("reason"), max_length=20, choices=ShareReason.choices)
+    counterpart = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("counterpart")
+    )
+    matter = models.ForeignKey(
+        "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="share_entries"
+    )
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["recorded_at", "pk"]
+        constraints = [models.CheckConstraint(condition=~models.Q(change=0), name="share_change_nonzero")]
+        verbose_name = _("share ledger entry")
+        verbose_name_plural = _("share ledger")
+
+    def __str__(self):
+        return f"{self.member} {self.get_kind_display()} {self.change:+d}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnly("share ledger entries cannot be changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("share ledger entries cannot be deleted")
+
+
+class ShareCertificate(models.Model):
+    """A share certificate (股权证) issued to a holder; a new one supersedes the last."""
+
+    member = models.ForeignKey(Member, on_delete=models.PROTECT, related_name="certificates")
+    number = models.CharField(_("certificate number"), max_length=40, unique=True)
+    issued_at = models.DateTimeField(_("issued at"), auto_now_add=True)
+    holdings = models.JSONField(_("holdings"), default=dict)
+    matter = models.ForeignKey(
+        "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="certificates"
+    )
+    superseded_at = models.DateTimeField(_("superseded at"), null=True, blank=True)
+    pdf = models.FileField(upload_to="certificates/", blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-issued_at", "-pk"]
+        verbose_name = _("share certificate")
+        verbose_name_plural = _("share certificates")
+
+    def __str__(self):
+        return self.number
+
+    def get_absolute_url(self):
+        return reverse("registers:certificate_pdf", args=[self.pk])

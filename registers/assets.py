@@ -1,4 +1,4 @@
-"""Writes to the registers; each is called by the matter that authorises it."""
+"""Writes to the asset register; each is called by the matter that authorises it."""
 
 import datetime
 
