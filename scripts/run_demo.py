@@ -18,6 +18,8 @@ HOST = "127.0.0.1"
 PORT = int(os.environ.get("PORT", "8000"))
 # How long children get to finish their work after SIGTERM before they are killed.
 GRACE_SECONDS = 15
+# The worker and beat print their own banners when they start: ours comes after them.
+BANNER_DELAY_SECONDS = 5
 # The venv's interpreter runs every child, so nothing depends on PATH.
 PYTHON = sys.executable
 
@@ -85,7 +87,9 @@ def demo_logins() -> str:
     )
     if result.returncode == 0 and result.stdout.strip():
         return result.stdout.rstrip()
-    reason = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    lines = result.stderr.strip().splitlines() or ["no output"]
+    # Django's "Unknown command" is two lines; for a traceback, its last line says the most.
+    reason = " ".join(lines) if len(lines) <= 2 else lines[-1]
     return f"(could not list them: {reason})\nTry: .venv/bin/python manage.py seed_demo --print-logins"
 
 
@@ -104,6 +108,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     children = {name: start(name, command) for name, command in CHILDREN.items()}
+    started = time.monotonic()
     announced = False
     status = 0
     while not stop_requests:
@@ -113,7 +118,7 @@ def main() -> int:
                 print(f"run_demo: {name} exited with status {code}; stopping the others", file=sys.stderr)
             status = 1
             break
-        if not announced and port_in_use():
+        if not announced and time.monotonic() - started > BANNER_DELAY_SECONDS and port_in_use():
             print(banner(logins), flush=True)
             announced = True
         time.sleep(0.2)
