@@ -25,7 +25,7 @@ class AssetPurchaseFlow(Spine, flow.Flow):
     application_form_class = AssetPurchaseApplicationForm
     detail_template = "flows/details/asset_purchase.html"
 
-    def clean_application(self, *, organization, rule_version, data) -> Decimal:
+    def clean_application(self, *, organization, rule_version, data, matter=None) -> Decimal:
         items = data.get("items") or []
         if not items:
             raise ValidationError(_("List at least one item to buy."))

@@ -85,8 +85,11 @@ def matter_history(matter: Matter) -> list:
     return entries
 
 
-def open_matters_on_asset(asset) -> QuerySet:
-    """Running leasing or disposal matters about this asset: a second one must wait."""
-    return Matter.objects.filter(status=MatterStatus.IN_PROGRESS).filter(
+def open_matters_on_asset(asset, *, excluding=None) -> QuerySet:
+    """Running leasing or disposal matters about this asset (but ``excluding``): a second one must wait."""
+    matters = Matter.objects.filter(status=MatterStatus.IN_PROGRESS).filter(
         Q(leasing__asset=asset) | Q(disposal__asset=asset)
     )
+    if excluding is not None:
+        matters = matters.exclude(pk=excluding.pk)
+    return matters

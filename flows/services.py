@@ -275,7 +275,7 @@ def step_perform(
 def _revise_application(*, matter: Matter, flow_class, data: dict) -> None:
     transaction_flow = flow_class.instance
     amount = transaction_flow.clean_application(
-        organization=matter.organization, rule_version=matter.rule_version, data=data
+        organization=matter.organization, rule_version=matter.rule_version, data=data, matter=matter
     )
     band = band_for(rule_version=matter.rule_version, transaction_type=matter.transaction_type, amount=amount)
     if band.pk != matter.band_id:

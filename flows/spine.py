@@ -116,8 +116,11 @@ class Spine:
         """History of the transaction's own application rows, shown on the matter's page."""
         return []
 
-    def clean_application(self, *, organization, rule_version, data) -> Decimal:
-        """Check the application against the transaction's rules; return the amount that picks the band."""
+    def clean_application(self, *, organization, rule_version, data, matter=None) -> Decimal:
+        """Check the application against the transaction's rules; return the amount that picks the band.
+
+        ``matter`` is the matter being revised (None for a new application), so a check for
+        "already in a running matter" can leave the matter itself out."""
         raise NotImplementedError
 
     def save_application(self, *, matter, data) -> None:
