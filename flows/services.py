@@ -18,6 +18,7 @@ from viewflow.workflow.status import STATUS
 from documents.services import evidence_check, evidence_store
 from organizations.jurisdiction import require_act
 from organizations.models import MeetingBody, MeetingRule, OnFailedVote, OrganizationKind, Role
+from organizations.people import display_name
 from organizations.rules import band_for, evaluate_vote, rule_version_in_force
 from registers.models import Member, MemberStatus
 
@@ -195,9 +196,7 @@ def _ensure_open(task: Task, user) -> None:
     if task.status not in ACTIVE:
         raise TaskConflict(_("This step has already been handled; nothing was changed."))
     if task.owner_id and task.owner_id != user.pk:
-        raise TaskConflict(
-            _("%(name)s has taken this step; nothing was changed.") % {"name": task.owner.get_full_name() or task.owner}
-        )
+        raise TaskConflict(_("%(name)s has taken this step; nothing was changed.") % {"name": display_name(task.owner)})
 
 
 def task_take(*, user, task_id: int) -> Task:
@@ -380,6 +379,10 @@ def meeting_record(
         matter = vote.matter
         if matter.organization_id != organization.pk or not matter.is_open:
             raise ValidationError(_("%(title)s is not an open matter of this village.") % {"title": matter.title})
+        if held_on < timezone.localtime(matter.created_at).date():
+            raise ValidationError(
+                {"held_on": _("%(title)s was applied for after this date.") % {"title": matter.title}}
+            )
         step = step_for_meeting(matter, body)
         if step is None or matter.next_step != step:
             raise ValidationError(_("%(title)s is not waiting for this meeting body.") % {"title": matter.title})
@@ -492,7 +495,9 @@ def publication_open(*, matter: Matter, step: str) -> Notice:
         ends_at=now + datetime.timedelta(days=matter.rule_version.publication_days),
     )
     _record(matter, publish_step, Decision.PUBLISHED, opinion=notice.title)
-    transaction.on_commit(lambda: close_publication.apply_async((notice.pk,), eta=notice.ends_at))
+    # robust: a broker that is down must not turn a saved step into an error page; beat's sweep
+    # (close_due_publications) closes the period anyway.
+    transaction.on_commit(lambda: close_publication.apply_async((notice.pk,), eta=notice.ends_at), robust=True)
     return notice
 
 

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.hashers import make_password
+from django.contrib.auth.models import AbstractUser, Group, Permission
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,6 +30,7 @@ from flows.services import (
     meeting_roster,
     objection_handle,
     objection_submit,
+    path_for_band,
     publication_try_close,
     step_perform,
     task_take,
@@ -36,7 +38,8 @@ from flows.services import (
 from registers.identity import check_character
 from registers.models import Asset, AssetStatus, Member, MembershipBasis
 
-from .models import MeetingBody, Organization, OrganizationKind, Post, Role, RuleVersion, TransactionType
+from .models import MeetingBody, Organization, OrganizationKind, Post, Role, RuleBand, RuleVersion, TransactionType
+from .people import display_name
 from .rules import rule_version_in_force, rule_version_seed_defaults
 
 DEFAULT_PASSWORD = "demo12345"
@@ -118,11 +121,6 @@ ASSETS = [
 ]
 
 
-def person_name(user) -> str:
-    """A Chinese name reads surname first, unlike ``get_full_name``."""
-    return f"{user.last_name}{user.first_name}" or user.username
-
-
 def collective_code(village_code: str) -> str:
     return f"{village_code}{COLLECTIVE_SUFFIX}"
 
@@ -174,21 +172,22 @@ def _seed_places(report: SeedReport) -> dict[str, Organization]:
     return places
 
 
-def _user(report: SeedReport, username: str, surname: str, given_name: str, password: str):
+def _user(report: SeedReport, username: str, surname: str, given_name: str, password_hash: str):
     user, created = get_user_model().objects.get_or_create(
-        username=username, defaults={"last_name": surname, "first_name": given_name}
+        username=username, defaults={"last_name": surname, "first_name": given_name, "password": password_hash}
     )
-    if created:
-        user.set_password(password)
-        user.save(update_fields=["password"])
     report.count("users", created)
     return user
 
 
 def _seed_users(report: SeedReport, places: dict[str, Organization], password: str) -> None:
+    # One hash for every new demo user: each takes about a second to compute, and they share the password anyway.
+    usernames = [row[0] for row in USERS] + [SUPERUSER[0]]
+    missing = get_user_model().objects.filter(username__in=usernames).count() < len(usernames)
+    password_hash = make_password(password) if missing else ""
     admin_group = _county_admin_group()
     for username, role, code, surname, given_name in USERS:
-        user = _user(report, username, surname, given_name, password)
+        user = _user(report, username, surname, given_name, password_hash)
         _post, created = Post.objects.get_or_create(user=user, organization=places[code], role=role)
         report.count("posts", created)
         if role == Role.COUNTY_ADMIN:
@@ -197,7 +196,7 @@ def _seed_users(report: SeedReport, places: dict[str, Organization], password: s
                 user.save(update_fields=["is_staff"])
             user.groups.add(admin_group)
     username, surname, given_name = SUPERUSER
-    superuser = _user(report, username, surname, given_name, password)
+    superuser = _user(report, username, surname, given_name, password_hash)
     if not (superuser.is_staff and superuser.is_superuser):
         superuser.is_staff = superuser.is_superuser = True
         superuser.save(update_fields=["is_staff", "is_superuser"])
@@ -226,8 +225,11 @@ def demo_members(*, village_number: int, seed: str) -> list[Member]:
         for _child in range(size - 2):
             earliest = min(head_year + 22, 2010)
             people.append((surname, rng.random() < 0.5, rng.randint(earliest, 2010), MembershipBasis.ORIGINAL))
+        if size >= 3 and head_year < 1970:
+            # Three generations: the youngest is a grandchild, often still a minor (not on the assembly roster).
+            people[-1] = (surname, rng.random() < 0.5, rng.randint(2006, 2010), MembershipBasis.ORIGINAL)
         household = ""
-        for person_surname, male, year, basis in people[:size]:
+        for person_surname, male, year, basis in people:
             name = _unique_name(rng, used_names, person_surname, male, year)
             household = household or f"{name}户"
             born = datetime.date(year, 1, 1) + datetime.timedelta(days=rng.randrange(365))
@@ -330,7 +332,7 @@ def demo_logins() -> list[Login]:
     logins = [
         Login(
             username=post.user.username,
-            name=person_name(post.user),
+            name=display_name(post.user),
             role=f"{ROLE_LABELS.get(post.role, post.get_role_display())} ({post.role})",
             place=f"{post.organization.name} ({post.organization.code})",
         )
@@ -338,7 +340,7 @@ def demo_logins() -> list[Login]:
     ]
     superuser = get_user_model().objects.filter(username=SUPERUSER[0], is_superuser=True).first()
     if superuser:
-        logins.append(Login(superuser.username, person_name(superuser), "系统维护 (superuser)", "—"))
+        logins.append(Login(superuser.username, display_name(superuser), "系统维护 (superuser)", "—"))
     return logins
 
 
@@ -363,11 +365,11 @@ class Cast:
     """Who acts for one collective: its village's posts and its township's."""
 
     collective: Organization
-    secretary: object
-    cashier: object
-    supervisor: object
-    officer: object
-    leader: object
+    secretary: AbstractUser
+    cashier: AbstractUser
+    supervisor: AbstractUser
+    officer: AbstractUser
+    leader: AbstractUser
 
 
 def cast_for(collective: Organization) -> Cast:
@@ -400,24 +402,19 @@ def demo_collectives(*, village_code: str = "") -> list[Organization]:
     return list(collectives)
 
 
-SMALL, MEDIUM, LARGE = "small", "medium", "large"
-ANY_BAND = (SMALL, MEDIUM, LARGE)
-# Steps only the medium and large bands have (party members, member meeting, township leader).
-BIG_BANDS = (MEDIUM, LARGE)
-BAND_RANGES = {
-    SMALL: (Decimal("1000"), Decimal("20000")),
-    MEDIUM: (Decimal("20000"), Decimal("100000")),
-    LARGE: (Decimal("100000"), Decimal("600000")),
-}
+# The top band has no upper bound; demo purchases stay below this many times its lower bound.
+OPEN_BAND_SPAN = 6
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """Drive a matter until ``stop_at`` is its next step, then optionally end it one way or another."""
+    """Drive a matter until ``stop_at`` is its next step, then optionally end it one way or another.
+
+    The amount is drawn in turn from each rule band whose path has ``stop_at``.
+    """
 
     name: str
     stop_at: str
-    bands: tuple[str, ...] = ANY_BAND
     ending: str = ""
 
 
@@ -425,47 +422,41 @@ class Scenario:
 SCENARIOS = [
     Scenario("waiting for the party branch", Step.PROPOSE),
     Scenario("waiting for the two committees", Step.DELIBERATE),
-    Scenario("waiting for the party members", Step.REVIEW_BY_PARTY_MEMBERS, BIG_BANDS),
-    Scenario("waiting for the member meeting", Step.RESOLVE_BY_MEMBERS, BIG_BANDS),
+    Scenario("waiting for the party members", Step.REVIEW_BY_PARTY_MEMBERS),
+    Scenario("waiting for the member meeting", Step.RESOLVE_BY_MEMBERS),
     Scenario("resolution on the board", Step.PUBLISH_RESOLUTION),
     Scenario("held by an open objection", Step.PUBLISH_RESOLUTION, ending="object"),
     Scenario("waiting for the township officer", Step.CHECK_BY_TOWNSHIP),
-    Scenario("waiting for the township leader", Step.APPROVE_BY_TOWNSHIP, BIG_BANDS),
+    Scenario("waiting for the township leader", Step.APPROVE_BY_TOWNSHIP),
     Scenario("waiting for implementation", Step.IMPLEMENT),
     Scenario("result on the board", Step.PUBLISH_RESULT),
     Scenario("archived", END),
     Scenario("returned by the officer", Step.CHECK_BY_TOWNSHIP, ending="officer_returns"),
-    Scenario("returned by the leader", Step.APPROVE_BY_TOWNSHIP, BIG_BANDS, ending="leader_returns"),
-    Scenario("failed member vote", Step.RESOLVE_BY_MEMBERS, BIG_BANDS, ending="fail_vote"),
+    Scenario("returned by the leader", Step.APPROVE_BY_TOWNSHIP, ending="leader_returns"),
+    Scenario("failed member vote", Step.RESOLVE_BY_MEMBERS, ending="fail_vote"),
     Scenario("revised after a return", Step.CHECK_BY_TOWNSHIP, ending="return_and_revise"),
     Scenario("withdrawn", Step.DELIBERATE, ending="withdraw"),
-    Scenario("rejected by the leader", Step.APPROVE_BY_TOWNSHIP, BIG_BANDS, ending="leader_rejects"),
+    Scenario("rejected by the leader", Step.APPROVE_BY_TOWNSHIP, ending="leader_rejects"),
 ]
 
-# (name, category, unit, unit price range in yuan, quantity range, reason)
-PURCHASES = {
-    SMALL: [
-        ("办公电脑", "办公设备", "台", (3800, 6500), (1, 3), "村委会现有电脑老化，无法满足三资平台录入需要。"),
-        ("激光打印机", "办公设备", "台", (1500, 3200), (1, 2), "财务凭证和公示材料打印需要。"),
-        ("高清监控摄像头", "电子设备", "个", (450, 1200), (4, 12), "村内主要路口和集体仓库安全监控。"),
-        ("会议桌椅", "家具", "套", (800, 2500), (2, 6), "村民代表会议室桌椅破损。"),
-        ("灭火器", "消防器材", "具", (120, 300), (10, 30), "集体仓库和办公场所消防安全检查要求。"),
-    ],
-    MEDIUM: [
-        ("太阳能路灯", "农业基础设施", "盏", (2200, 3800), (10, 25), "村内主干道夜间照明不足，群众多次反映。"),
-        ("灌溉水泵", "机器设备", "台", (8000, 15000), (2, 6), "集体机井水泵老化，影响春灌。"),
-        ("户外健身器材", "文体设施", "套", (25000, 60000), (1, 1), "文化广场建设配套。"),
-        ("垃圾清运车", "运输工具", "辆", (45000, 90000), (1, 1), "人居环境整治，村内垃圾日产日清。"),
-        ("智能水表", "农业基础设施", "块", (280, 450), (80, 200), "自来水改造，按户计量收费。"),
-    ],
-    LARGE: [
-        ("大型拖拉机", "机器设备", "台", (120000, 260000), (1, 2), "集体农机合作服务，统一耕种收。"),
-        ("粮食烘干机", "机器设备", "台", (150000, 320000), (1, 1), "秋粮集中烘干，减少霉变损失。"),
-        ("冷库制冷设备", "机器设备", "套", (180000, 420000), (1, 1), "发展果蔬储藏，增加集体经营收入。"),
-        ("光伏发电组件", "农业基础设施", "块", (1200, 1800), (80, 200), "村集体光伏项目，收益归集体所有。"),
-        ("温室大棚钢架", "农业基础设施", "座", (35000, 60000), (3, 8), "设施农业项目，建成后对外发包。"),
-    ],
-}
+# (name, category, unit, unit price range in yuan, quantity range, reason): small, medium and large buys.
+PURCHASES = [
+    ("办公电脑", "办公设备", "台", (3800, 6500), (1, 3), "村委会现有电脑老化，无法满足三资平台录入需要。"),
+    ("激光打印机", "办公设备", "台", (1500, 3200), (1, 2), "财务凭证和公示材料打印需要。"),
+    ("高清监控摄像头", "电子设备", "个", (450, 1200), (4, 12), "村内主要路口和集体仓库安全监控。"),
+    ("会议桌椅", "家具", "套", (800, 2500), (2, 6), "村民代表会议室桌椅破损。"),
+    ("灭火器", "消防器材", "具", (120, 300), (10, 30), "集体仓库和办公场所消防安全检查要求。"),
+    ("太阳能路灯", "农业基础设施", "盏", (2200, 3800), (10, 25), "村内主干道夜间照明不足，群众多次反映。"),
+    ("灌溉水泵", "机器设备", "台", (8000, 15000), (2, 6), "集体机井水泵老化，影响春灌。"),
+    ("户外健身器材", "文体设施", "套", (25000, 60000), (1, 1), "文化广场建设配套。"),
+    ("垃圾清运车", "运输工具", "辆", (45000, 90000), (1, 1), "人居环境整治，村内垃圾日产日清。"),
+    ("智能水表", "农业基础设施", "块", (280, 450), (80, 200), "自来水改造，按户计量收费。"),
+    ("大型拖拉机", "机器设备", "台", (120000, 260000), (1, 2), "集体农机合作服务，统一耕种收。"),
+    ("粮食烘干机", "机器设备", "台", (150000, 320000), (1, 1), "秋粮集中烘干，减少霉变损失。"),
+    ("冷库制冷设备", "机器设备", "套", (180000, 420000), (1, 1), "发展果蔬储藏，增加集体经营收入。"),
+    ("光伏发电组件", "农业基础设施", "块", (1200, 1800), (80, 200), "村集体光伏项目，收益归集体所有。"),
+    ("温室大棚钢架", "农业基础设施", "座", (35000, 60000), (3, 8), "设施农业项目，建成后对外发包。"),
+]
 SUPPLIERS = [
     "太原市晋阳农机有限公司",
     "阳曲县宏达商贸有限公司",
@@ -485,16 +476,20 @@ NOTICE_KINDS = {Step.PUBLISH_RESOLUTION: NoticeKind.RESOLUTION, Step.PUBLISH_RES
 HANDLED_OBJECTION_SHARE = 0.25
 
 
-def purchase_data(rng: random.Random, band: str, *, quotation_threshold: Decimal) -> dict:
+def purchase_data(rng: random.Random, band: RuleBand, *, quotation_threshold: Decimal) -> dict:
     """An asset purchase application whose total falls in the band, with quotations where the rules want them."""
-    low, high = BAND_RANGES[band]
-    while True:
-        name, category, unit, (price_low, price_high), (qty_low, qty_high), reason = rng.choice(PURCHASES[band])
+    low = band.min_amount
+    high = band.max_amount if band.max_amount is not None else max(low, Decimal("20000")) * OPEN_BAND_SPAN
+    # Draw purchases until one lands in the band, whatever thresholds the county has set.
+    for _attempt in range(10000):
+        name, category, unit, (price_low, price_high), (qty_low, qty_high), reason = rng.choice(PURCHASES)
         unit_price = Decimal(rng.randrange(price_low // 10, price_high // 10) * 10).quantize(Decimal("0.01"))
         quantity = rng.randint(qty_low, qty_high)
         total = unit_price * quantity
         if low <= total < high:
             break
+    else:
+        raise ValueError(f"No demo purchase fits the band {band}.")
     suppliers = rng.sample(SUPPLIERS, 3)
     if total >= quotation_threshold:
         quotations = [{"supplier": suppliers[0], "amount": total}] + [
@@ -514,23 +509,34 @@ def purchase_data(rng: random.Random, band: str, *, quotation_threshold: Decimal
     }
 
 
-def matters_seed(*, count: int, collectives: list[Organization], seed: int = 0) -> list[tuple[Matter, Scenario]]:
+def matters_seed(*, count: int, collectives: list[Organization]) -> list[tuple[Matter, Scenario]]:
     """Create ``count`` asset purchases spread over every stop of the spine, each through the services."""
     casts = [cast_for(collective) for collective in collectives]
+    # Reproducible on a fresh database, yet a second run does not repeat the first one's purchases.
+    seed = Matter.objects.count()
     results = []
     for index in range(count):
         scenario = SCENARIOS[index % len(SCENARIOS)]
-        band = scenario.bands[index % len(scenario.bands)]
+        cast = casts[index % len(casts)]
+        version = rule_version_in_force(county=cast.collective.county, on_date=timezone.localdate())
+        bands = bands_reaching(version, scenario.stop_at)
+        if not bands:
+            raise ValueError(f"No asset purchase band of {version} has the step {scenario.stop_at}.")
         rng = random.Random(f"matter-{seed + index}")
         # One transaction per matter: SQLite commits once instead of at every history row.
         with transaction.atomic():
-            matter = _play(casts[index % len(casts)], scenario, band, rng)
+            matter = _play(cast, scenario, bands[index % len(bands)], version, rng)
         results.append((matter, scenario))
     return results
 
 
-def _play(cast: Cast, scenario: Scenario, band: str, rng: random.Random) -> Matter:
-    version = rule_version_in_force(county=cast.collective.county, on_date=timezone.localdate())
+def bands_reaching(version: RuleVersion, step: str) -> list[RuleBand]:
+    """The asset purchase bands, smallest first, whose path passes through ``step``."""
+    bands = version.bands.filter(transaction_type=TransactionType.ASSET_PURCHASE).order_by("min_amount")
+    return [band for band in bands if step == END or step in path_for_band(band)]
+
+
+def _play(cast: Cast, scenario: Scenario, band: RuleBand, version: RuleVersion, rng: random.Random) -> Matter:
     data = purchase_data(rng, band, quotation_threshold=version.quotation_threshold)
     matter = matter_apply(
         user=cast.secretary, organization=cast.collective, transaction_type=TransactionType.ASSET_PURCHASE, data=data
@@ -623,7 +629,7 @@ def _hold_meeting(matter: Matter, cast: Cast, rng: random.Random, *, passing: bo
         body=body,
         held_on=held_on,
         place="村委会会议室",
-        chair=person_name(chair),
+        chair=display_name(chair),
         minutes=(
             f"议题：{matter.title}（预算{matter.amount}元）。应到{len(roster)}人，实到{present}人。"
             f"经讨论，举手表决：同意{votes_for}票，反对{against}票，弃权{abstain}票。"

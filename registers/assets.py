@@ -11,7 +11,12 @@ from .models import Asset, AssetStatus
 def asset_cards_create(*, matter, items, acquired_on: datetime.date) -> list[Asset]:
     """One asset card per purchased line, numbered within the collective, linked to the matter."""
     organization = matter.organization
-    existing = Asset.objects.filter(organization=organization).count()
+    # Lock the collective so two implementations never hand out the same number, and continue
+    # from the highest number so a gap (a removed card) is never filled twice.
+    type(organization).objects.select_for_update().filter(pk=organization.pk).exists()
+    prefix = f"{organization.code}-ZC"
+    last = Asset.objects.filter(code__startswith=prefix).order_by("-code").values_list("code", flat=True).first()
+    existing = int(last.removeprefix(prefix)) if last else 0
     cards = []
     for offset, item in enumerate(items, start=1):
         card = Asset(
