@@ -62,7 +62,7 @@ format: setup
 	$(VENV)/bin/ruff format .
 
 messages: setup
-	$(MANAGE) makemessages -l zh_Hans $(I18N_IGNORE)
+	$(MANAGE) makemessages -l zh_Hans --no-location --no-obsolete $(I18N_IGNORE)
 
 bench: setup
 	@found=; for script in scripts/bench_*.py; do \
