@@ -85,6 +85,11 @@ class Matter(models.Model):
     def is_open(self) -> bool:
         return self.status == MatterStatus.IN_PROGRESS
 
+    @property
+    def next_step_label(self) -> str:
+        """Where the matter waits, in words; empty once it has ended."""
+        return Step(self.next_step).label if self.next_step in Step.values else ""
+
 
 class Decision(models.TextChoices):
     SUBMIT = "submit", _("Submitted")

@@ -148,7 +148,11 @@ def matter_detail(request, pk: int, step_form=None, application_form=None, statu
         "records": matter.step_records.select_related("actor", "meeting").prefetch_related("evidence"),
         "evidence": matter.evidence.select_related("uploaded_by"),
         "notices": matter.notices.prefetch_related("objections"),
-        "task_log": Task.objects.filter(process_id=matter.process_id).select_related("owner").order_by("created", "pk"),
+        # The route gateway is bookkeeping, not work anyone did: leave it out of the log shown.
+        "task_log": Task.objects.filter(process_id=matter.process_id)
+        .exclude(flow_task_type="SWITCH")
+        .select_related("owner")
+        .order_by("created", "pk"),
         "history": selectors.matter_history(matter),
         "can_withdraw": services.can_withdraw(matter)
         and can_act(request.user, matter.organization, services.STEP_ROLES[Step.APPLY]),
