@@ -16,7 +16,16 @@ from django.utils.translation import gettext as _
 from flows.models import PaymentFrequency
 from organizations.models import Organization
 
-from .models import Asset, AssetStatus, Contract, ContractKind, ContractPayment, ContractStatus, Resource, ResourceStatus
+from .models import (
+    Asset,
+    AssetStatus,
+    Contract,
+    ContractKind,
+    ContractPayment,
+    ContractStatus,
+    Resource,
+    ResourceStatus,
+)
 
 CENT = Decimal("0.01")
 DAYS_PER_YEAR = Decimal(365)
@@ -32,7 +41,7 @@ def add_months(day: datetime.date, months: int) -> datetime.date:
 
 
 def _contract_years(start_date: datetime.date, end_date: datetime.date) -> list[tuple[datetime.date, datetime.date]]:
-    """The term cut at each anniversary: (first day, day after the last) of every contract year, the last maybe short."""
+    """The term cut at each anniversary: (first day, day after the last day) of each contract year."""
     after_end = end_date + datetime.timedelta(days=1)
     years = []
     number = 0
@@ -178,7 +187,9 @@ def contract_create(
     if scheduled != amount:
         raise ValidationError(
             {
-                "schedule": _("The payment schedule (%(scheduled)s) does not add up to the contract amount (%(amount)s).")
+                "schedule": _(
+                    "The payment schedule (%(scheduled)s) does not add up to the contract amount (%(amount)s)."
+                )
                 % {"scheduled": scheduled, "amount": amount}
             }
         )
