@@ -1,0 +1,40 @@
+"""Share certificates (股权证) as PDF, served only to users whose jurisdiction covers the holder."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, HttpResponse
+from django.template import engines
+from django.utils.translation import gettext as _
+
+from organizations.jurisdiction import get_for_user
+
+from .models import ShareCertificate
+from .tasks import render_certificate
+
+PENDING_PAGE = engines["django"].from_string(
+    '{% extends "base.html" %}{% block content %}<h1>{{ heading }}</h1><p>{{ text }}</p>{% endblock %}'
+)
+
+
+@login_required
+def certificate_pdf(request, pk: int):
+    """The certificate's PDF; while the worker is still rendering it, a page saying so (202)."""
+    certificate = get_for_user(
+        request.user, ShareCertificate.objects.select_related("member__organization"), pk, "member__organization"
+    )
+    if certificate.pdf and certificate.pdf.storage.exists(certificate.pdf.name):
+        response = FileResponse(certificate.pdf.open("rb"), content_type="application/pdf")
+        response["Content-Disposition"] = f'inline; filename="{certificate.number}.pdf"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+    # Queue it again in case the first render was lost; rendering is idempotent.
+    render_certificate.delay(certificate.pk)
+    page = PENDING_PAGE.render(
+        {
+            "heading": _("Share certificate %(number)s") % {"number": certificate.number},
+            "text": _("The certificate is being rendered. Reload this page in a moment."),
+        },
+        request,
+    )
+    response = HttpResponse(page, status=202)
+    response["Refresh"] = "5"
+    return response

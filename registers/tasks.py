@@ -1,0 +1,56 @@
+"""Background work of the registers: rendering share certificates (股权证) as PDF."""
+
+from celery import shared_task
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from .models import ShareCertificate, ShareKind
+
+
+def masked_id_number(id_number: str) -> str:
+    """All but the last four characters hidden: enough to tell holders apart, not to reuse the number."""
+    return "*" * max(len(id_number) - 4, 0) + id_number[-4:]
+
+
+def certificate_html(certificate: ShareCertificate) -> str:
+    member = certificate.member
+    rows = [
+        (ShareKind(kind).label, certificate.holdings[kind]) for kind in ShareKind.values if kind in certificate.holdings
+    ]
+    # The certificate is a document of the collective, in its language, whoever's request queued it.
+    with translation.override(settings.LANGUAGE_CODE):
+        return render_to_string(
+            "registers/certificate.html",
+            {
+                "certificate": certificate,
+                "member": member,
+                "collective": member.organization,
+                "id_number": masked_id_number(member.id_number),
+                "rows": rows,
+                "total": sum(shares for _label, shares in rows),
+                "issued_on": timezone.localtime(certificate.issued_at).date(),
+                "matter": certificate.matter,
+            },
+        )
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def render_certificate(certificate_id: int) -> str:
+    """Render the certificate's PDF once and store it; a certificate already rendered is left alone."""
+    from weasyprint import HTML  # heavy import, only in the worker
+
+    certificate = ShareCertificate.objects.select_related("member__organization", "matter").get(pk=certificate_id)
+    if certificate.pdf and certificate.pdf.storage.exists(certificate.pdf.name):
+        return certificate.pdf.name
+    pdf = HTML(string=certificate_html(certificate)).write_pdf()
+    with transaction.atomic():
+        # Two workers given the same certificate: the second finds the first's file and keeps it.
+        certificate = ShareCertificate.objects.select_for_update().get(pk=certificate_id)
+        if certificate.pdf and certificate.pdf.storage.exists(certificate.pdf.name):
+            return certificate.pdf.name
+        certificate.pdf.save(f"{certificate.number}.pdf", ContentFile(pdf), save=False)
+        certificate.save(update_fields=["pdf"])
+    return certificate.pdf.name
