@@ -285,6 +285,16 @@ class AppendOnly(Exception):
     """Ledger entries are never changed or deleted: corrections are new entries."""
 
 
+class ShareLedgerQuerySet(models.QuerySet):
+    """Bulk writes would bypass the model's guard: refuse them too."""
+
+    def update(self, **kwargs):
+        raise AppendOnly("share ledger entries cannot be changed")
+
+    def delete(self):
+        raise AppendOnly("share ledger entries cannot be deleted")
+
+
 class ShareLedgerEntry(models.Model):
     """One change of one member's holding; a holding is the sum of its entries."""
 
@@ -302,6 +312,8 @@ class ShareLedgerEntry(models.Model):
         "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="share_entries"
     )
     recorded_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ShareLedgerQuerySet.as_manager()
 
     class Meta:
         ordering = ["recorded_at", "pk"]

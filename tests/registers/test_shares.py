@@ -274,3 +274,12 @@ def test_certificate_not_yet_rendered_is_a_202_page_and_is_queued_again(client, 
     response = client.get(reverse("registers:certificate_pdf", args=[certificate.pk]))
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
+
+
+def test_bulk_update_and_delete_of_the_ledger_are_refused(db):
+    from registers.models import AppendOnly, ShareLedgerEntry
+
+    with pytest.raises(AppendOnly):
+        ShareLedgerEntry.objects.all().update(change=5)
+    with pytest.raises(AppendOnly):
+        ShareLedgerEntry.objects.all().delete()
