@@ -50,7 +50,7 @@ def members_confirm(*, organization: Organization, candidates: Iterable, matter)
     if not candidates:
         raise ValidationError(_("Name at least one person to confirm."))
     # Two confirmations of one collective finishing at once: the second waits, then sees the first's members.
-    Organization.objects.select_for_update(no_key=True).filter(pk=organization.pk).first()
+    Organization.objects.select_for_update(no_key=True).get(pk=organization.pk)
     id_numbers = [candidate.id_number for candidate in candidates]
     errors = [repeated_message(id_number) for id_number in repeated_id_numbers(id_numbers)]
     errors += [
