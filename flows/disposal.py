@@ -13,7 +13,7 @@ from registers.disposals import asset_dispose, disposal_blocker
 from registers.models import Asset, FundMovement
 
 from .models import Disposal, DisposalMethod
-from .selectors import open_matters_on_asset
+from .selectors import asset_running_matter_message, lock_asset_for_application
 from .spine import Spine
 
 # The asset goes to someone else: it needs a value and a counterparty.
@@ -21,14 +21,6 @@ CHANGES_HANDS = {DisposalMethod.TRANSFER, DisposalMethod.AUCTION, DisposalMethod
 BRINGS_MONEY = {DisposalMethod.TRANSFER, DisposalMethod.AUCTION}
 # A write-off or scrapping destroys the book value: the band is decided by the larger of it and the appraisal.
 WRITES_OFF = {DisposalMethod.WRITE_OFF, DisposalMethod.SCRAPPING}
-
-
-def running_matter_message(asset: Asset, matter) -> str:
-    """Why another running leasing or disposal matter blocks the asset, or "" when none does."""
-    running = open_matters_on_asset(asset, excluding=matter).first()
-    if running is None:
-        return ""
-    return _("%(asset)s is already in the running matter “%(title)s”.") % {"asset": asset, "title": running.title}
 
 
 class DisposalFlow(Spine, flow.Flow):
@@ -53,7 +45,7 @@ class DisposalFlow(Spine, flow.Flow):
         errors = {}
         if asset.organization_id != organization.pk:
             errors["asset"] = _("This asset is not on the register of this collective.")
-        elif refusal := disposal_blocker(asset) or running_matter_message(asset, matter):
+        elif refusal := disposal_blocker(asset) or asset_running_matter_message(asset, excluding=matter):
             errors["asset"] = refusal
         if method not in DisposalMethod.values:
             errors["method"] = _("Choose a disposal method.")
@@ -76,11 +68,7 @@ class DisposalFlow(Spine, flow.Flow):
         return appraisal_value
 
     def save_application(self, *, matter, data) -> None:
-        # Checked again under the asset's row lock: of two applications for one asset sent at once,
-        # the second waits here for the first to commit, then sees it.
-        asset = Asset.objects.select_for_update(no_key=True).get(pk=data["asset"].pk)
-        if message := running_matter_message(asset, matter):
-            raise ValidationError({"asset": message})
+        asset = lock_asset_for_application(data["asset"].pk, matter=matter)
         Disposal.objects.update_or_create(
             matter=matter,
             defaults={

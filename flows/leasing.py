@@ -13,7 +13,7 @@ from registers.contracts import asset_unavailable_message, contract_create, cont
 from registers.models import AssetStatus, Contract, ContractKind
 
 from .models import Leasing, PaymentFrequency
-from .selectors import open_matters_on_asset
+from .selectors import asset_running_matter_message, lock_asset_for_application
 from .spine import Spine
 
 FIELDS = ("asset", "lessee", "start_date", "end_date", "annual_rent", "frequency")
@@ -40,14 +40,8 @@ class LeasingFlow(Spine, flow.Flow):
             raise ValidationError({"asset": _("The asset does not belong to this collective.")})
         if asset.status in (AssetStatus.LEASED, AssetStatus.DISPOSED):
             raise ValidationError({"asset": asset_unavailable_message(asset)})
-        running = open_matters_on_asset(asset, excluding=matter).first()
-        if running is not None:
-            raise ValidationError(
-                {
-                    "asset": _("%(asset)s is already in a running matter (%(title)s).")
-                    % {"asset": asset, "title": running.title}
-                }
-            )
+        if message := asset_running_matter_message(asset, excluding=matter):
+            raise ValidationError({"asset": message})
         start, end = data["start_date"], data["end_date"]
         if end <= start:
             raise ValidationError({"end_date": _("The term must end after it starts.")})
@@ -70,10 +64,11 @@ class LeasingFlow(Spine, flow.Flow):
         return total
 
     def save_application(self, *, matter, data) -> None:
+        asset = lock_asset_for_application(data["asset"].pk, matter=matter)
         Leasing.objects.update_or_create(
             matter=matter,
             defaults={
-                "asset": data["asset"],
+                "asset": asset,
                 "lessee": data["lessee"].strip(),
                 "start_date": data["start_date"],
                 "end_date": data["end_date"],

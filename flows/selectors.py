@@ -3,6 +3,7 @@
 from itertools import chain
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 
 from organizations.jurisdiction import user_posts, visible
@@ -93,3 +94,24 @@ def open_matters_on_asset(asset, *, excluding=None) -> QuerySet:
     if excluding is not None:
         matters = matters.exclude(pk=excluding.pk)
     return matters
+
+
+def asset_running_matter_message(asset, *, excluding=None) -> str:
+    """Why another running leasing or disposal matter blocks the asset, or "" when none does."""
+    running = open_matters_on_asset(asset, excluding=excluding).first()
+    if running is None:
+        return ""
+    return _("%(asset)s is already in the running matter “%(title)s”.") % {"asset": asset, "title": running.title}
+
+
+def lock_asset_for_application(asset_pk: int, *, matter):
+    """Check again under the asset's row lock: of two applications for one asset sent at once, the
+    second waits for the first to commit, then sees it. no_key: the matter insert holds a key-share lock."""
+    from django.core.exceptions import ValidationError
+
+    from registers.models import Asset
+
+    asset = Asset.objects.select_for_update(no_key=True).get(pk=asset_pk)
+    if message := asset_running_matter_message(asset, excluding=matter):
+        raise ValidationError({"asset": message})
+    return asset

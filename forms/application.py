@@ -5,10 +5,12 @@ from django.core.exceptions import ValidationError
 
 
 class CompositeApplicationForm:
-    """Subclasses name ``main_form_class`` and ``formset_classes`` (name -> formset class)."""
+    """Subclasses name ``main_form_class``, ``formset_classes`` (name -> formset class) and the
+    heading of each formset in ``formset_labels``."""
 
     main_form_class: type[forms.Form]
     formset_classes: dict = {}
+    formset_labels: dict = {}
     template_name = ""
 
     def __init__(self, data=None, files=None, initial: dict | None = None, **form_kwargs):
@@ -20,6 +22,11 @@ class CompositeApplicationForm:
             for name, formset_class in self.formset_classes.items()
         }
         self.non_field_errors_list: list[str] = []
+
+    @property
+    def labelled_formsets(self) -> list:
+        """(heading, formset) pairs for the template."""
+        return [(self.formset_labels.get(name, name), formset) for name, formset in self.formsets.items()]
 
     def is_valid(self) -> bool:
         valid = self.main.is_valid()

@@ -37,3 +37,4 @@ QuotationFormSet = forms.formset_factory(QuotationForm, extra=3)
 class AssetPurchaseApplicationForm(CompositeApplicationForm):
     main_form_class = AssetPurchaseForm
     formset_classes = {"items": PurchaseItemFormSet, "quotations": QuotationFormSet}
+    formset_labels = {"items": _("Items"), "quotations": _("Quotations")}

@@ -31,3 +31,4 @@ MemberCandidateFormSet = forms.formset_factory(MemberCandidateForm, extra=3, min
 class MemberConfirmationApplicationForm(CompositeApplicationForm):
     main_form_class = MemberConfirmationForm
     formset_classes = {"candidates": MemberCandidateFormSet}
+    formset_labels = {"candidates": _("Persons to confirm")}
