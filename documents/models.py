@@ -29,12 +29,16 @@ class Evidence(models.Model):
     extension = models.CharField(max_length=10)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    page_count = models.PositiveIntegerField(_("pages"), default=1)
+    thumbnail = models.FileField(upload_to="thumbnails/", blank=True)
+    # Position among the files of the same step, as the uploader ordered the pages.
+    position = models.PositiveIntegerField(default=0)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     uploaded_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["uploaded_at", "pk"]
+        ordering = ["uploaded_at", "position", "pk"]
         verbose_name = _("evidence file")
         verbose_name_plural = _("evidence files")
 
@@ -43,3 +47,196 @@ class Evidence(models.Model):
 
     def get_absolute_url(self):
         return reverse("documents:evidence_download", args=[self.pk])
+
+
+class LedgerKind(models.TextChoices):
+    DECISION = "decision", _("Step decision")
+    REGISTER = "register", _("Register change")
+    FILE = "file", _("Archived file")
+    DOSSIER = "dossier", _("Dossier")
+    CORRECTION = "correction", _("Correction")
+
+
+class LedgerEntry(models.Model):
+    """One link of the hash chain: every decision, register change and archived file, in order.
+
+    entry_hash = SHA-256(seq | kind | object | payload_hash | prev_hash); changing, deleting or
+    reordering any row breaks the chain from that row on (documents/ledger.py verifies it).
+    """
+
+    seq = models.PositiveBigIntegerField(unique=True)
+    kind = models.CharField(max_length=20, choices=LedgerKind.choices)
+    object_type = models.CharField(max_length=60)
+    object_id = models.CharField(max_length=40)
+    matter = models.ForeignKey(
+        "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
+    )
+    payload = models.JSONField()
+    payload_hash = models.CharField(max_length=64)
+    prev_hash = models.CharField(max_length=64)
+    entry_hash = models.CharField(max_length=64, unique=True)
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("tamper-evident ledger")
+
+    def __str__(self):
+        return f"#{self.seq} {self.kind} {self.object_type}:{self.object_id}"
+
+
+class Checkpoint(models.Model):
+    """A Merkle root over ledger entries 1..last_seq: anyone holding it can later prove nothing before it changed."""
+
+    last_seq = models.PositiveBigIntegerField(unique=True)
+    entry_count = models.PositiveBigIntegerField()
+    merkle_root = models.CharField(max_length=64)
+    last_entry_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_seq"]
+        verbose_name = _("checkpoint")
+        verbose_name_plural = _("checkpoints")
+
+    def __str__(self):
+        return f"≤#{self.last_seq} {self.merkle_root[:12]}"
+
+
+class RenderStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting to be rendered")
+    RENDERING = "rendering", _("Rendering")
+    DONE = "done", _("Ready")
+    FAILED = "failed", _("Failed")
+
+
+class RenderedDocument(models.Model):
+    """A PDF rendered by a Celery worker: a matter's dossier (案卷), meeting minutes or a printable notice."""
+
+    class Kind(models.TextChoices):
+        DOSSIER = "dossier", _("Dossier")
+        MINUTES = "minutes", _("Meeting minutes")
+        NOTICE = "notice", _("Publication notice")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    matter = models.ForeignKey(
+        "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="rendered_documents"
+    )
+    meeting = models.ForeignKey(
+        "flows.Meeting", null=True, blank=True, on_delete=models.PROTECT, related_name="rendered_documents"
+    )
+    notice = models.ForeignKey(
+        "flows.Notice", null=True, blank=True, on_delete=models.PROTECT, related_name="rendered_documents"
+    )
+    status = models.CharField(max_length=20, choices=RenderStatus.choices, default=RenderStatus.PENDING)
+    progress = models.PositiveSmallIntegerField(default=0)
+    pdf = models.FileField(upload_to="rendered/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    page_count = models.PositiveIntegerField(default=0)
+    verification_code = models.CharField(max_length=32, unique=True)
+    error = models.TextField(blank=True)
+    requested_at = models.DateTimeField(auto_now_add=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    # A newer rendering (after a correction) supersedes this one; old files stay for the record.
+    superseded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("rendered document")
+        verbose_name_plural = _("rendered documents")
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.verification_code}"
+
+
+class AccessAction(models.TextChoices):
+    OPEN_DOSSIER = "open_dossier", _("Opened a dossier")
+    DOWNLOAD_FILE = "download_file", _("Downloaded a file")
+    OPEN_MATTER = "open_matter", _("Opened a matter")
+    SEARCH = "search", _("Searched the archive")
+
+
+class AccessLog(models.Model):
+    """Who opened which dossier or file, and when; the county administrator reads it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    action = models.CharField(max_length=20, choices=AccessAction.choices)
+    matter = models.ForeignKey("flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    evidence = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    document = models.ForeignKey(RenderedDocument, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    detail = models.CharField(max_length=300, blank=True)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = _("access log entry")
+        verbose_name_plural = _("access log")
+
+    def __str__(self):
+        return f"{self.user} {self.action} {self.at:%Y-%m-%d %H:%M}"
+
+
+class InspectorFlag(models.Model):
+    """A problem an inspector flags on a matter; the township sees it until it answers."""
+
+    matter = models.ForeignKey("flows.Matter", on_delete=models.PROTECT, related_name="flags")
+    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(_("problem"))
+    raised_at = models.DateTimeField(auto_now_add=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answer = models.TextField(_("answer"), blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        verbose_name = _("inspector flag")
+        verbose_name_plural = _("inspector flags")
+
+    def __str__(self):
+        return self.note[:40]
+
+
+class CorrectionStatus(models.TextChoices):
+    AWAITING_TOWNSHIP = "awaiting_township", _("Awaiting the township")
+    AWAITING_COUNTY = "awaiting_county", _("Awaiting the county")
+    APPROVED = "approved", _("Approved and recorded")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CorrectionRequest(models.Model):
+    """A correction of an archived matter (Jilin measures art. 14): approved by township and county,
+    then appended to the dossier as a correction record; the archived records themselves never change."""
+
+    matter = models.ForeignKey("flows.Matter", on_delete=models.PROTECT, related_name="corrections")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(auto_now_add=True)
+    what = models.CharField(_("what is wrong"), max_length=200)
+    correction = models.TextField(_("the correct content"))
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        max_length=20, choices=CorrectionStatus.choices, default=CorrectionStatus.AWAITING_TOWNSHIP
+    )
+    township_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    township_at = models.DateTimeField(null=True, blank=True)
+    township_opinion = models.TextField(blank=True)
+    county_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    county_at = models.DateTimeField(null=True, blank=True)
+    county_opinion = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("correction request")
+        verbose_name_plural = _("correction requests")
+
+    def __str__(self):
+        return self.what
