@@ -1,4 +1,5 @@
-"""The demo county: its places, people, members and assets, and matters driven through the real services.
+"""The demo county: its places, people and registers (members, assets, funds, resources, contracts, shares),
+and matters driven through the real services.
 
 Used by ``seed_demo`` and ``seed_matters`` (``make demo``). Places, people and registers are
 keyed on codes, usernames and ID numbers and generated from fixed seeds, so a second run finds
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flows.models import END, Decision, Matter, MatterStatus, Notice, NoticeKind, Step
+from flows.models import END, Decision, Matter, MatterStatus, Notice, NoticeKind, PaymentFrequency, Step
 from flows.services import (
     VoteInput,
     active_task,
@@ -35,8 +36,29 @@ from flows.services import (
     step_perform,
     task_take,
 )
+from registers.contracts import contract_create, contract_total, payment_schedule
+from registers.funds import income_record
 from registers.identity import check_character
-from registers.models import Asset, AssetStatus, Member, MembershipBasis
+from registers.models import (
+    AccountKind,
+    Asset,
+    AssetStatus,
+    Contract,
+    ContractKind,
+    Direction,
+    FundAccount,
+    FundMovement,
+    Member,
+    MembershipBasis,
+    MemberStatus,
+    Resource,
+    ResourceKind,
+    ShareCertificate,
+    ShareKind,
+    ShareLedgerEntry,
+    ShareReason,
+)
+from registers.shares import certificates_reissue, shares_allocate
 
 from .models import MeetingBody, Organization, OrganizationKind, Post, Role, RuleBand, RuleVersion, TransactionType
 from .people import display_name
@@ -118,7 +140,45 @@ ASSETS = [
     ("灌溉水泵", "机器设备", 4, "9800.00", datetime.date(2020, 4, 2), AssetStatus.IN_USE),
     ("办公电脑", "办公设备", 3, "4200.00", datetime.date(2021, 9, 10), AssetStatus.IN_USE),
     ("旧粮食仓库", "房屋及建筑物", 1, "120000.00", datetime.date(2005, 10, 1), AssetStatus.IDLE),
+    # Leased out below (LEASED_ASSET), so the registers show a lease contract from the start.
+    ("临街门面房", "房屋及建筑物", 1, "260000.00", datetime.date(2015, 8, 1), AssetStatus.IDLE),
 ]
+
+# --- funds --------------------------------------------------------------------------
+
+BANK_ACCOUNT_NAME, CASH_ACCOUNT_NAME = "农商银行基本存款账户", "库存现金"
+BANK_OPENING_RANGE = (300000, 800000)
+CASH_OPENING = Decimal("8000.00")
+# Income that came in before the demo starts: (account kind, date, payer, purpose, amount range in yuan).
+INCOMES = [
+    (AccountKind.BANK, datetime.date(2025, 1, 20), "阳曲县财政局", "村级组织运转经费", (30000, 60000)),
+    (AccountKind.BANK, datetime.date(2026, 3, 16), "阳曲县农业农村局", "村集体经济发展扶持资金", (50000, 150000)),
+    (AccountKind.CASH, datetime.date(2026, 5, 8), "村民", "集体场地临时占用费", (500, 1500)),
+]
+
+# --- resources and contracts ----------------------------------------------------------
+
+# (name, kind, location, area in 亩); each collective's areas vary a little around these.
+RESOURCES = [
+    ("东坡耕地", ResourceKind.CULTIVATED, "村东坡，南至机耕路", "126.50"),
+    ("河滩耕地", ResourceKind.CULTIVATED, "河东岸滩地", "48.00"),
+    ("北山集体林地", ResourceKind.FOREST, "村北山坡", "320.00"),
+    ("村南鱼塘", ResourceKind.WATER, "村南水库下游", "22.80"),
+    ("西沟荒地", ResourceKind.WASTELAND, "西沟沟坡", "65.30"),
+]
+# The first resource is already contracted out, the last asset already leased: (start, end, fee per 亩 or rent).
+CONTRACTED_RESOURCE, CONTRACTING_TERM, FEE_PER_MU = 1, (datetime.date(2024, 1, 1), datetime.date(2028, 12, 31)), 600
+LEASED_ASSET, LEASE_TERM, ANNUAL_RENT = len(ASSETS), (datetime.date(2025, 3, 1), datetime.date(2028, 2, 29)), 21600
+# Instalments due up to this day were paid (each an income on the bank account); later ones are still open.
+PAID_UNTIL = datetime.date(2026, 3, 31)
+
+# --- shares -------------------------------------------------------------------------
+
+# Members 18 or older on this day got shares in the demo's initial allocation (配股).
+SHARES_ADULT_ON = datetime.date(2026, 1, 1)
+POPULATION_SHARES = 1
+# Labour-age shares (劳龄股) by year of birth: the longer someone has worked for the collective, the more.
+LABOUR_AGE_SHARES = [(1960, 3), (1980, 2), (9999, 1)]
 
 
 def collective_code(village_code: str) -> str:
@@ -149,6 +209,10 @@ def demo_seed(*, password: str = DEFAULT_PASSWORD) -> SeedReport:
         collective = places[collective_code(village_code)]
         _seed_members(report, collective, village_number=number)
         _seed_assets(report, collective)
+        bank = _seed_accounts(report, collective, village_number=number)
+        _seed_resources(report, collective)
+        _seed_contracts(report, collective, bank, village_number=number)
+        _seed_shares(report, collective)
     return report
 
 
@@ -287,7 +351,7 @@ def _seed_members(report: SeedReport, collective: Organization, *, village_numbe
 def _seed_assets(report: SeedReport, collective: Organization) -> None:
     for number, (name, category, quantity, unit_price, acquired_on, status) in enumerate(ASSETS, start=1):
         _asset, created = Asset.objects.get_or_create(
-            code=f"{collective.code}-ZC{number:05d}",
+            code=asset_code(collective, number),
             defaults={
                 "organization": collective,
                 "name": name,
@@ -300,6 +364,192 @@ def _seed_assets(report: SeedReport, collective: Organization) -> None:
             },
         )
         report.count("assets", created)
+
+
+def _seed_accounts(report: SeedReport, collective: Organization, *, village_number: int) -> FundAccount:
+    """A bank account and the cash box, each with the income recorded before the demo starts; returns the bank."""
+    rng = random.Random(f"accounts-{collective.code}")
+    opening = Decimal(rng.randrange(BANK_OPENING_RANGE[0], BANK_OPENING_RANGE[1] + 1, 100)).quantize(Decimal("0.01"))
+    accounts = {
+        AccountKind.BANK: _account(
+            report,
+            collective,
+            BANK_ACCOUNT_NAME,
+            kind=AccountKind.BANK,
+            account_number=f"1401230{village_number:02d}{rng.randrange(10**10):010d}",
+            opening_balance=opening,
+        ),
+        AccountKind.CASH: _account(
+            report,
+            collective,
+            CASH_ACCOUNT_NAME,
+            kind=AccountKind.CASH,
+            account_number="",
+            opening_balance=CASH_OPENING,
+        ),
+    }
+    for kind, occurred_on, payer, purpose, (low, high) in INCOMES:
+        amount = Decimal(rng.randrange(low, high + 1, 100)).quantize(Decimal("0.01"))
+        _income(report, accounts[kind], amount=amount, occurred_on=occurred_on, counterparty=payer, purpose=purpose)
+    return accounts[AccountKind.BANK]
+
+
+def _account(report: SeedReport, collective: Organization, name: str, **fields) -> FundAccount:
+    account = FundAccount.objects.filter(organization=collective, name=name).first()
+    report.count("fund accounts", account is None)
+    if account is None:
+        account = FundAccount(organization=collective, name=name, **fields)
+        account.full_clean()
+        account.save()
+    return account
+
+
+def _income(report: SeedReport, account: FundAccount, *, amount: Decimal, occurred_on, counterparty, purpose) -> None:
+    # Keyed on the account, day and purpose: a second run finds the movement the first one recorded.
+    exists = FundMovement.objects.filter(
+        account=account, direction=Direction.IN, occurred_on=occurred_on, purpose=purpose
+    ).exists()
+    if not exists:
+        income_record(
+            account=account, amount=amount, occurred_on=occurred_on, counterparty=counterparty, purpose=purpose
+        )
+    report.count("fund movements", not exists)
+
+
+def _seed_resources(report: SeedReport, collective: Organization) -> None:
+    rng = random.Random(f"resources-{collective.code}")
+    for number, (name, kind, location, area) in enumerate(RESOURCES, start=1):
+        scaled = (Decimal(area) * Decimal(rng.randrange(80, 121)) / 100).quantize(Decimal("0.01"))
+        _resource, created = Resource.objects.get_or_create(
+            code=resource_code(collective, number),
+            defaults={"organization": collective, "name": name, "kind": kind, "location": location, "area_mu": scaled},
+        )
+        report.count("resources", created)
+
+
+def resource_code(collective: Organization, number: int) -> str:
+    return f"{collective.code}-ZY{number:05d}"
+
+
+def asset_code(collective: Organization, number: int) -> str:
+    return f"{collective.code}-ZC{number:05d}"
+
+
+def _seed_contracts(report: SeedReport, collective: Organization, bank: FundAccount, *, village_number: int) -> None:
+    """One resource contracted and one asset leased through the contract register, past instalments paid."""
+    place = collective.parent.name.removesuffix("村") if collective.parent_id else collective.name
+    resource = Resource.objects.get(code=resource_code(collective, CONTRACTED_RESOURCE))
+    start, end = CONTRACTING_TERM
+    _contract(
+        report,
+        bank,
+        kind=ContractKind.CONTRACTING,
+        subject={"resource": resource},
+        counterparty=f"{place}丰收种植专业合作社",
+        start_date=start,
+        end_date=end,
+        annual_amount=(resource.area_mu * FEE_PER_MU).quantize(Decimal("0.01")),
+        trading_reference=f"SXNCJY-2023-{village_number:02d}017",
+        purpose=f"{resource.name}承包费",
+    )
+    asset = Asset.objects.get(code=asset_code(collective, LEASED_ASSET))
+    start, end = LEASE_TERM
+    _contract(
+        report,
+        bank,
+        kind=ContractKind.LEASE,
+        subject={"asset": asset},
+        counterparty=f"{place}惠民超市",
+        start_date=start,
+        end_date=end,
+        annual_amount=Decimal(ANNUAL_RENT),
+        trading_reference=f"SXNCJY-2025-{village_number:02d}003",
+        purpose=f"{asset.name}租金",
+    )
+
+
+def _contract(
+    report: SeedReport,
+    bank: FundAccount,
+    *,
+    kind: str,
+    subject: dict,
+    start_date: datetime.date,
+    end_date: datetime.date,
+    annual_amount: Decimal,
+    purpose: str,
+    **fields,
+) -> Contract:
+    # Keyed on the subject: the resource or asset has its demo contract already, whatever its number.
+    contract = Contract.objects.filter(kind=kind, **subject).first()
+    report.count("contracts", contract is None)
+    if contract is None:
+        schedule = payment_schedule(start_date, end_date, annual_amount, PaymentFrequency.YEARLY)
+        contract = contract_create(
+            organization=bank.organization,
+            kind=kind,
+            start_date=start_date,
+            end_date=end_date,
+            amount=contract_total(start_date=start_date, end_date=end_date, annual_amount=annual_amount),
+            schedule=schedule,
+            **subject,
+            **fields,
+        )
+    for number, payment in enumerate(contract.payments.order_by("due_on"), start=1):
+        if payment.due_on > PAID_UNTIL:
+            continue
+        if payment.paid_on is not None:
+            report.count("fund movements", False)
+        else:
+            _income(
+                report,
+                bank,
+                amount=payment.amount,
+                occurred_on=payment.due_on,
+                counterparty=contract.counterparty,
+                purpose=f"{purpose}（合同{contract.code}第{number}期）",
+            )
+            payment.paid_on = payment.due_on
+            payment.save(update_fields=["paid_on"])
+    return contract
+
+
+def labour_age_shares(member: Member) -> int:
+    return next(shares for born_before, shares in LABOUR_AGE_SHARES if member.birth_date.year < born_before)
+
+
+def _adult(member: Member) -> bool:
+    return member.birth_date <= SHARES_ADULT_ON.replace(year=SHARES_ADULT_ON.year - 18)
+
+
+def _seed_shares(report: SeedReport, collective: Organization) -> None:
+    """The initial allocation to every active adult member, then a certificate for each holder without one."""
+    allocated = set(
+        ShareLedgerEntry.objects.filter(organization=collective, reason=ShareReason.ALLOCATION).values_list(
+            "member_id", flat=True
+        )
+    )
+    members = Member.objects.filter(organization=collective, status=MemberStatus.ACTIVE).order_by("pk")
+    for member in members:
+        if not _adult(member):
+            continue
+        created = member.pk not in allocated
+        if created:
+            shares_allocate(member=member, kind=ShareKind.POPULATION, shares=POPULATION_SHARES)
+            shares_allocate(member=member, kind=ShareKind.LABOUR_AGE, shares=labour_age_shares(member))
+        report.count("share allocations", created)
+    certified = set(
+        ShareCertificate.objects.filter(member__organization=collective).values_list("member_id", flat=True)
+    )
+    holders = (
+        Member.objects.filter(organization=collective, share_entries__isnull=False)
+        .exclude(pk__in=certified)
+        .distinct()
+        .order_by("pk")
+    )
+    issued = certificates_reissue(members=list(holders), matter=None, render=False)
+    report.created["share certificates"] += len(issued)
+    report.kept["share certificates"] += len(certified)
 
 
 # --- the login sheet ----------------------------------------------------------------

@@ -142,11 +142,12 @@ def shares_transfer(*, transfer: EquityTransfer, matter) -> list[ShareLedgerEntr
 
 
 @transaction.atomic
-def certificates_reissue(*, members: Iterable[Member], matter=None) -> list[ShareCertificate]:
+def certificates_reissue(*, members: Iterable[Member], matter=None, render: bool = True) -> list[ShareCertificate]:
     """Supersede each member's current certificate and issue one showing what they hold now.
 
     A member left holding nothing gets no new certificate: the old one is simply superseded.
-    The PDF is rendered by a worker once the certificate is committed."""
+    The PDF is rendered by a worker once the certificate is committed; ``render=False`` (bulk seeding)
+    leaves it to the certificate page, which queues it on first view."""
     locked = _lock(members)
     now = timezone.now()
     issued = []
@@ -166,6 +167,7 @@ def certificates_reissue(*, members: Iterable[Member], matter=None) -> list[Shar
         )
         certificate.full_clean()
         certificate.save()
-        transaction.on_commit(lambda pk=certificate.pk: render_certificate.delay(pk), robust=True)
+        if render:
+            transaction.on_commit(lambda pk=certificate.pk: render_certificate.delay(pk), robust=True)
         issued.append(certificate)
     return issued
