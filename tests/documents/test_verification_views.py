@@ -1,0 +1,223 @@
+"""The public verification page (by code, by uploaded PDF) and the county's ledger page."""
+
+import hashlib
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from documents.ledger import checkpoint_create, ledger_append
+from documents.models import LedgerEntry, LedgerKind, RenderedDocument
+from flows.models import Matter, Step, StepRecord
+from tests.drive import act, apply_purchase
+
+pytestmark = pytest.mark.django_db
+
+PDF = b"%PDF-1.7\n% a dossier\n"
+CODE = "K7Q2-M9XD"
+ARCHIVE_NUMBER = "A1-JJ-2026-000042"
+
+
+@pytest.fixture
+def client(client):
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture(autouse=True)
+def media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+@pytest.fixture
+def dossier(world) -> RenderedDocument:
+    """An archived matter's dossier and its ledger entry, as the rendering helper leaves them."""
+    matter = apply_purchase(world)
+    act(world.secretary_a1, matter, opinion="同意提议")
+    Matter.objects.filter(pk=matter.pk).update(archive_number=ARCHIVE_NUMBER)
+    matter.refresh_from_db()
+    digest = hashlib.sha256(PDF).hexdigest()
+    document = RenderedDocument(
+        kind=RenderedDocument.Kind.DOSSIER, matter=matter, status="done", sha256=digest, verification_code=CODE
+    )
+    document.pdf.save("dossier.pdf", ContentFile(PDF), save=False)
+    document.save()
+    ledger_append(
+        kind=LedgerKind.DOSSIER,
+        object_type="RenderedDocument",
+        object_id=str(document.pk),
+        matter=matter,
+        payload={"sha256": digest, "verification_code": CODE},
+    )
+    return document
+
+
+def first_decision(matter: Matter) -> LedgerEntry:
+    return LedgerEntry.objects.filter(matter=matter, kind=LedgerKind.DECISION).order_by("seq").first()
+
+
+# --- the public page -------------------------------------------------------------------
+
+
+def test_verify_page_is_public(client, db):
+    response = client.get(reverse("documents:verify"))
+    assert response.status_code == 200
+    assert b'id="verify-code-form"' in response.content
+    assert b'id="verify-file-form"' in response.content
+
+
+def test_verify_page_sends_a_code_to_its_page(client, db):
+    response = client.get(reverse("documents:verify"), {"code": f" {CODE} "})
+    assert response.status_code == 302
+    assert response.url == reverse("documents:verify_code", args=[CODE])
+
+
+def test_verify_page_refuses_something_that_is_not_a_code(client, db):
+    response = client.get(reverse("documents:verify"), {"code": "../../etc/passwd"})
+    assert response.status_code == 200
+    assert b"That is not a verification code" in response.content
+
+
+def test_code_page_shows_the_document_and_that_the_log_verifies(client, dossier):
+    response = client.get(reverse("documents:verify_code", args=[CODE]))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'data-ok="yes"' in content
+    assert dossier.matter.title in content
+    assert ARCHIVE_NUMBER in content
+    assert dossier.sha256 in content
+    assert "Dossier" in content
+
+
+def test_code_page_shows_nothing_else_of_the_matter(client, dossier):
+    content = client.get(reverse("documents:verify_code", args=[CODE])).content.decode()
+    assert "同意提议" not in content, "step opinions are not for anonymous visitors"
+    assert str(dossier.matter.amount) not in content
+    assert dossier.matter.get_absolute_url() not in content
+
+
+def test_code_page_fails_when_the_log_before_the_dossier_was_tampered(client, dossier):
+    entry = first_decision(dossier.matter)
+    LedgerEntry.objects.filter(pk=entry.pk).update(payload={**entry.payload, "opinion": "改过"})
+    content = client.get(reverse("documents:verify_code", args=[CODE])).content.decode()
+    assert 'data-ok="no"' in content
+    assert f"Entry #{entry.seq} was changed" in content
+
+
+def test_code_page_fails_when_the_documents_fingerprint_was_changed(client, dossier):
+    RenderedDocument.objects.filter(pk=dossier.pk).update(sha256="0" * 64)
+    content = client.get(reverse("documents:verify_code", args=[CODE])).content.decode()
+    assert 'data-ok="no"' in content
+    assert "differs from the one the log recorded" in content
+
+
+def test_code_page_of_a_document_not_yet_in_the_log(client, world):
+    RenderedDocument.objects.create(kind=RenderedDocument.Kind.MINUTES, verification_code="PENDING-1")
+    content = client.get(reverse("documents:verify_code", args=["PENDING-1"])).content.decode()
+    assert 'data-ok="no"' in content
+    assert "not in the log yet" in content
+
+
+def test_unknown_code_is_404(client, db):
+    assert client.get(reverse("documents:verify_code", args=["NOSUCHCODE"])).status_code == 404
+
+
+def test_uploaded_dossier_pdf_is_verified(client, dossier):
+    upload = SimpleUploadedFile("dossier.pdf", PDF, content_type="application/pdf")
+    response = client.post(reverse("documents:verify"), {"pdf": upload})
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'data-ok="yes"' in content
+    assert ARCHIVE_NUMBER in content
+    assert dossier.matter.title in content
+    assert "同意提议" not in content
+
+
+def test_uploaded_altered_pdf_is_not_verified(client, dossier):
+    upload = SimpleUploadedFile("dossier.pdf", PDF + b"%%EOF forged", content_type="application/pdf")
+    content = client.post(reverse("documents:verify"), {"pdf": upload}).content.decode()
+    assert 'data-ok="no"' in content
+    assert "not in the log" in content
+    assert ARCHIVE_NUMBER not in content
+
+
+def test_uploaded_pdf_is_not_verified_when_the_chain_before_it_is_broken(client, dossier):
+    entry = first_decision(dossier.matter)
+    LedgerEntry.objects.filter(pk=entry.pk).delete()
+    upload = SimpleUploadedFile("dossier.pdf", PDF, content_type="application/pdf")
+    content = client.post(reverse("documents:verify"), {"pdf": upload}).content.decode()
+    assert 'data-ok="no"' in content
+    assert f"Entry #{entry.seq} is missing" in content
+
+
+def test_upload_without_a_file_asks_for_one(client, db):
+    response = client.post(reverse("documents:verify"), {})
+    assert response.status_code == 200
+    assert b'id="verify-result"' not in response.content
+    assert b"errorlist" in response.content
+
+
+def test_oversize_upload_is_refused(client, db, monkeypatch):
+    monkeypatch.setattr("documents.verification.VERIFY_MAX_BYTES", 10)
+    upload = SimpleUploadedFile("dossier.pdf", PDF, content_type="application/pdf")
+    response = client.post(reverse("documents:verify"), {"pdf": upload})
+    assert b"too large" in response.content
+    assert b'id="verify-result"' not in response.content
+
+
+# --- the ledger page -------------------------------------------------------------------
+
+
+def test_ledger_page_needs_login(client, db):
+    url = reverse("documents:ledger")
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response.url == f"{reverse('login')}?next={url}"
+
+
+@pytest.mark.parametrize(
+    "persona", ["secretary_a1", "cashier_a1", "supervisor_a1", "secretary_b1", "officer_a", "leader_a"]
+)
+def test_ledger_page_is_forbidden_to_village_and_township_posts(client, world, persona):
+    client.force_login(getattr(world, persona))
+    assert client.get(reverse("documents:ledger")).status_code == 403
+
+
+@pytest.mark.parametrize("persona", ["inspector", "inspector_b", "county_admin"])
+def test_ledger_page_shows_the_log_verified_with_its_checkpoints(client, dossier, world, persona):
+    checkpoint = checkpoint_create()
+    client.force_login(getattr(world, persona))
+    response = client.get(reverse("documents:ledger"))
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert 'id="ledger-result" data-ok="yes"' in content
+    assert f'<strong id="entry-count">{LedgerEntry.objects.count()}</strong>' in content
+    assert checkpoint.merkle_root in content
+
+
+def test_ledger_page_names_the_first_bad_entry(client, dossier, world):
+    entry = first_decision(dossier.matter)
+    LedgerEntry.objects.filter(pk=entry.pk).update(entry_hash="e" * 64)
+    client.force_login(world.county_admin)
+    content = client.get(reverse("documents:ledger")).content.decode()
+    assert 'id="ledger-result" data-ok="no"' in content
+    assert f"First bad entry: #{entry.seq}" in content
+
+
+def test_ledger_page_verifies_one_matter_by_archive_number(client, dossier, world):
+    client.force_login(world.inspector)
+    content = client.get(reverse("documents:ledger"), {"matter": ARCHIVE_NUMBER}).content.decode()
+    assert 'id="matter-result" data-ok="yes"' in content
+    StepRecord.objects.filter(matter=dossier.matter, step=Step.PROPOSE).update(opinion="改过")
+    content = client.get(reverse("documents:ledger"), {"matter": str(dossier.matter.pk)}).content.decode()
+    assert 'id="matter-result" data-ok="no"' in content
+    assert "opinion" in content
+
+
+def test_ledger_page_checks_only_matters_in_the_inspectors_jurisdiction(client, dossier, world):
+    client.force_login(world.inspector_b)
+    content = client.get(reverse("documents:ledger"), {"matter": ARCHIVE_NUMBER}).content.decode()
+    assert 'id="matter-result"' not in content
+    assert "No such matter in your jurisdiction" in content
