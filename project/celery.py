@@ -20,3 +20,8 @@ def schedule_periodic_work(sender, **kwargs):
         sender.signature("flows.tasks.close_due_publications"),
         name="close due publications",
     )
+    sender.add_periodic_task(
+        settings.LEDGER_CHECKPOINT_SECONDS,
+        sender.signature("documents.ledger_tasks.ledger_checkpoint_task"),
+        name="ledger checkpoint",
+    )
