@@ -48,6 +48,13 @@ class Evidence(models.Model):
     def get_absolute_url(self):
         return reverse("documents:evidence_download", args=[self.pk])
 
+    @property
+    def step_label(self) -> str:
+        """The name of the step this file proves (the code when it is not a spine step)."""
+        from flows.models import Step
+
+        return Step(self.step).label if self.step in Step.values else self.step
+
 
 class LedgerKind(models.TextChoices):
     DECISION = "decision", _("Step decision")

@@ -15,6 +15,7 @@ from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from documents.rendering import dossier_request
 from documents.services import evidence_check, evidence_store
 from organizations.jurisdiction import require_act
 from organizations.models import MeetingBody, MeetingRule, OnFailedVote, OrganizationKind, Role
@@ -317,6 +318,8 @@ def matter_archive(*, matter: Matter) -> None:
     matter.finished_at = now
     matter.save()
     _record(matter, Step.ARCHIVE, Decision.DONE, opinion=matter.archive_number)
+    # The dossier PDF is rendered by a worker once the archive is committed.
+    dossier_request(matter=matter)
 
 
 # --- meetings ----------------------------------------------------------------------

@@ -12,6 +12,8 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from viewflow.workflow.models import Task
 
+from documents.models import AccessAction
+from documents.review import access_log_record, inspects
 from forms.steps import AgendaVoteForm, MeetingForm, ObjectionHandlingForm, StepActionForm, WithdrawForm
 from organizations.jurisdiction import can_act, get_for_user, visible, visible_organizations
 from organizations.models import MeetingBody, OrganizationKind, Role, TransactionType
@@ -130,6 +132,8 @@ def _step_form_for(request, matter: Matter, task: Task | None, data=None, files=
 @login_required
 def matter_detail(request, pk: int, step_form=None, application_form=None, status=200):
     matter = get_for_user(request.user, Matter.objects.select_related("organization", "applicant", "process"), pk)
+    if inspects(request.user, matter.organization):
+        access_log_record(user=request.user, action=AccessAction.OPEN_MATTER, matter=matter, request=request)
     flow_class = flow_for(matter.transaction_type)
     task = None
     if matter.is_open and matter.next_step in services.STEP_ROLES:

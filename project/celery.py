@@ -25,3 +25,8 @@ def schedule_periodic_work(sender, **kwargs):
         sender.signature("documents.ledger_tasks.ledger_checkpoint_task"),
         name="ledger checkpoint",
     )
+    sender.add_periodic_task(
+        600,
+        sender.signature("documents.tasks.render_stale_documents"),
+        name="render documents whose message was lost",
+    )

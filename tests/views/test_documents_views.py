@@ -140,12 +140,6 @@ def test_evidence_download_sends_anonymous_visitors_to_login(client, world, evid
     assert response.url == f"{reverse('login')}?next={url}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="flows/templates/flows/matter_detail.html:59 renders `file.get_step_display|default:file.step`, but "
-    "Evidence.step has no choices, so the raw code ('apply') is shown instead of the step's name",
-)
 def test_matter_page_lists_evidence_with_the_step_it_proves(client, world, evidence):
     client.force_login(world.inspector)
     content = client.get(evidence.matter.get_absolute_url()).content.decode()
