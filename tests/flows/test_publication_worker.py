@@ -24,11 +24,19 @@ def real_worker():
     previous = (app.conf.task_always_eager, app.conf.broker_url)
     app.conf.task_always_eager = False
     app.conf.broker_url = settings.REDIS_URL or "memory://"
+    # Producers are pooled per app: one made by an earlier test would still point at the old broker.
+    _reset_connection_pools()
     try:
         with start_worker(app, perform_ping_check=False, pool="solo", loglevel="WARNING"):
             yield
     finally:
         app.conf.task_always_eager, app.conf.broker_url = previous
+        _reset_connection_pools()
+
+
+def _reset_connection_pools():
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def wait_until(predicate, seconds=45.0):
