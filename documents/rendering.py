@@ -67,7 +67,7 @@ def _queue(document: RenderedDocument) -> None:
 def _request(kind: str, **target) -> RenderedDocument:
     with transaction.atomic():
         current = (
-            RenderedDocument.objects.select_for_update()
+            RenderedDocument.objects.select_for_update(of=("self",))
             .filter(kind=kind, superseded_at__isnull=True, **target)
             .order_by("-pk")
             .first()
@@ -548,7 +548,7 @@ def _store(document: RenderedDocument, pdf: bytes) -> RenderedDocument:
     stored_name = ""
     try:
         with transaction.atomic():
-            locked = RenderedDocument.objects.select_for_update().get(pk=document.pk)
+            locked = RenderedDocument.objects.select_for_update(of=("self",)).get(pk=document.pk)
             if locked.status == RenderStatus.DONE and locked.pdf:
                 return locked  # another worker given the same document finished first
             locked.pdf.save(download_name(document), ContentFile(pdf), save=False)

@@ -253,7 +253,7 @@ def flag_answer(*, user, flag_id: int, answer: str) -> InspectorFlag:
     if not answer.strip():
         raise ValidationError({"answer": _("Write the township's answer.")})
     with transaction.atomic():
-        flag = InspectorFlag.objects.select_for_update().get(pk=flag.pk)
+        flag = InspectorFlag.objects.select_for_update(of=("self",)).get(pk=flag.pk)
         if flag.answered_at is not None:
             raise AlreadyDecided(_("This flag has already been answered; nothing was changed."))
         flag.answer = answer.strip()
@@ -312,7 +312,7 @@ def correction_township_decide(*, user, correction_id: int, approve: bool, opini
     require_act(user, correction.matter.organization, CORRECTION_TOWNSHIP_ROLES)
     opinion = _decision_opinion(approve, opinion)
     with transaction.atomic():
-        correction = CorrectionRequest.objects.select_for_update().get(pk=correction.pk)
+        correction = CorrectionRequest.objects.select_for_update(of=("self",)).get(pk=correction.pk)
         if correction.status != CorrectionStatus.AWAITING_TOWNSHIP:
             raise AlreadyDecided(_("This correction request is not waiting for the township; nothing was changed."))
         correction.township_by = user
@@ -331,7 +331,7 @@ def correction_county_decide(*, user, correction_id: int, approve: bool, opinion
     opinion = _decision_opinion(approve, opinion)
     with transaction.atomic():
         correction = (
-            CorrectionRequest.objects.select_for_update()
+            CorrectionRequest.objects.select_for_update(of=("self",))
             .select_related("matter", "requested_by", "township_by")
             .get(pk=correction.pk)
         )
