@@ -3,6 +3,8 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.template import Context, RequestContext, Template
 from django.urls import reverse
 from django.utils import timezone
@@ -67,9 +69,13 @@ def request_url(kind: str, pk: int) -> str:
 
 def body_of(response) -> bytes:
     content = b"".join(response.streaming_content)
-    # Close only the file: response.close() would send request_finished, which closes the
-    # test's database connection on PostgreSQL in the middle of its transaction.
-    response.file_to_stream.close()
+    # response.close() sends request_finished, whose close_old_connections would drop the test's
+    # PostgreSQL connection mid-transaction: unhook it while closing, as Django's test client does.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
     return content
 
 
