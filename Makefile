@@ -47,6 +47,7 @@ demo: setup translations
 	$(MANAGE) createcachetable
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) seed_demo
+	$(MANAGE) seed_matters 24 --if-empty
 	exec $(PY) scripts/run_demo.py
 
 test: setup translations lint

@@ -124,3 +124,14 @@ def test_every_active_adult_member_holds_shares_with_a_certificate(collectives):
             else:
                 assert sum(held.values()) == 0
                 assert not member.certificates.exists()
+
+
+@pytest.mark.django_db
+def test_seed_matters_if_empty_adds_matters_once():
+    from flows.models import Matter
+
+    call_command("seed_demo", verbosity=0)
+    call_command("seed_matters", "3", "--if-empty", stdout=StringIO())
+    assert Matter.objects.count() == 3
+    call_command("seed_matters", "3", "--if-empty", stdout=StringIO())
+    assert Matter.objects.count() == 3

@@ -6,6 +6,7 @@ from collections import Counter
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from flows.models import Matter
 from organizations.demo import SCENARIOS, demo_collectives, matters_seed, matters_summary
 
 
@@ -18,8 +19,16 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("count", type=int, help="How many matters to create.")
         parser.add_argument("--village", default="", help="Only this village (or collective) code, e.g. DH01.")
+        parser.add_argument(
+            "--if-empty",
+            action="store_true",
+            help="Do nothing when matters exist already (make demo keeps a re-run's data as it was).",
+        )
 
-    def handle(self, *args, count, village, **options):
+    def handle(self, *args, count, village, if_empty, **options):
+        if if_empty and Matter.objects.exists():
+            self.stdout.write("Matters exist already; none added.")
+            return
         collectives = demo_collectives(village_code=village)
         if not collectives:
             if village:
