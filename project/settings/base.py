@@ -153,5 +153,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": "WARNING"},
-    "loggers": {"flows": {"level": "INFO"}, "organizations": {"level": "INFO"}},
+    # WeasyPrint narrates every layout pass at INFO: too loud for a worker's log.
+    "loggers": {
+        "flows": {"level": "INFO"},
+        "organizations": {"level": "INFO"},
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
