@@ -14,6 +14,7 @@ from documents.models import AccessAction, AccessLog, Evidence
 from flows import services
 from flows.models import Step
 from tests.drive import apply_purchase, refresh
+from tests.responses import body_of
 
 from .test_evidence_checks import EXECUTABLE_BYTES, jpeg_bytes, pdf_bytes, png_bytes
 
@@ -246,12 +247,6 @@ def evidence(world, matter) -> Evidence:
 
     upload = SimpleUploadedFile("合同.jpg", jpeg_bytes(), content_type="image/jpeg")
     return evidence_store(matter=matter, step=Step.PROPOSE, upload=upload, user=world.secretary_a1)
-
-
-def body_of(response) -> bytes:
-    content = b"".join(response.streaming_content)
-    response.close()
-    return content
 
 
 def test_the_inspector_downloads_and_the_download_is_logged(client, world, evidence):

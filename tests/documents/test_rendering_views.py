@@ -3,8 +3,6 @@
 import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.files.base import ContentFile
-from django.core.signals import request_finished
-from django.db import close_old_connections
 from django.template import Context, RequestContext, Template
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +11,7 @@ from documents import rendering
 from documents.models import AccessAction, AccessLog, RenderedDocument, RenderStatus
 from flows.models import Matter, Meeting, Notice
 from tests.drive import apply_purchase, run_to_end
+from tests.responses import body_of
 
 from .test_rendering import ledger_calls, media_root  # noqa: F401 — autouse fixtures shared with the PDF tests
 
@@ -65,18 +64,6 @@ def download_url(document) -> str:
 
 def request_url(kind: str, pk: int) -> str:
     return reverse("documents:document_request", args=[kind, pk])
-
-
-def body_of(response) -> bytes:
-    content = b"".join(response.streaming_content)
-    # response.close() sends request_finished, whose close_old_connections would drop the test's
-    # PostgreSQL connection mid-transaction: unhook it while closing, as Django's test client does.
-    request_finished.disconnect(close_old_connections)
-    try:
-        response.close()
-    finally:
-        request_finished.connect(close_old_connections)
-    return content
 
 
 # --- status ------------------------------------------------------------------------------------------
