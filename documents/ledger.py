@@ -16,7 +16,7 @@ from decimal import Decimal
 
 from django.apps import apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.functional import Promise
@@ -187,6 +187,10 @@ def append_only_payload(instance) -> dict:
 # --- appending ---------------------------------------------------------------------
 
 
+# Any fixed number, the same in every process: the key of the ledger's PostgreSQL advisory lock.
+LEDGER_LOCK_KEY = 0x5A4E_1ED6
+
+
 def ledger_append(
     *, kind: str, obj=None, object_type: str = "", object_id: str = "", matter=None, payload: dict
 ) -> LedgerEntry:
@@ -207,9 +211,13 @@ def ledger_append(
     for attempt in range(1, APPEND_ATTEMPTS + 1):
         try:
             with transaction.atomic():
-                # The row lock on the current last entry makes a second appender wait until this
-                # transaction ends (PostgreSQL); SQLite's IMMEDIATE transactions serialise anyway.
-                last = LedgerEntry.objects.select_for_update().only("seq", "entry_hash").order_by("-seq").first()
+                # One appender at a time until its transaction ends. On PostgreSQL an advisory lock: a
+                # row lock on the last entry would let the waiter read that same row again once it is
+                # free, and collide on its seq. SQLite's IMMEDIATE transactions serialise anyway.
+                if connection.vendor == "postgresql":
+                    with connection.cursor() as cursor:
+                        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [LEDGER_LOCK_KEY])
+                last = LedgerEntry.objects.only("seq", "entry_hash").order_by("-seq").first()
                 seq = last.seq + 1 if last else 1
                 prev_hash = last.entry_hash if last else GENESIS_HASH
                 entry = LedgerEntry(
