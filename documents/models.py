@@ -144,6 +144,10 @@ class RenderedDocument(models.Model):
     verification_code = models.CharField(max_length=32, unique=True)
     error = models.TextField(blank=True)
     requested_at = models.DateTimeField(auto_now_add=True)
+    # Who asked, to send them the job's progress; empty when the system asked (on archiving).
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     rendered_at = models.DateTimeField(null=True, blank=True)
     # A newer rendering (after a correction) supersedes this one; old files stay for the record.
     superseded_at = models.DateTimeField(null=True, blank=True)

@@ -412,3 +412,70 @@ class EquityTransfer(models.Model):
 
     def __str__(self):
         return str(self.matter)
+
+
+class NotificationKind(models.TextChoices):
+    TASK_NEW = "task_new", _("New task")
+    TASK_TAKEN = "task_taken", _("Task taken by someone else")
+    RETURNED = "returned", _("Matter returned")
+    MATTER_PROGRESS = "matter_progress", _("Matter moved on")
+    OBJECTION = "objection", _("Objection to a publication")
+    WARNING = "warning", _("Early warning")
+    REMINDER = "reminder", _("Reminder")
+    ESCALATION = "escalation", _("Escalation")
+    JOB_PROGRESS = "job_progress", _("Job progress")
+    JOB_DONE = "job_done", _("Job finished")
+
+
+# Kinds that only move a progress bar: kept for the live stream, not listed in the notification centre.
+TRANSIENT_KINDS = frozenset({NotificationKind.JOB_PROGRESS})
+
+
+class Notification(models.Model):
+    """One event for one user. The row is the source of truth; the live stream only pushes rows."""
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    title = models.CharField(_("title"), max_length=200)
+    body = models.TextField(_("text"), blank=True)
+    url = models.CharField(max_length=300, blank=True)
+    matter = models.ForeignKey(Matter, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    task_id = models.BigIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_read(self) -> bool:
+        return self.read_at is not None
+
+
+class ReminderLevel(models.TextChoices):
+    REMIND = "remind", _("Reminder")
+    ESCALATE = "escalate", _("Escalation")
+
+
+class TaskReminder(models.Model):
+    """A reminder or escalation sent for one waiting task; one per level, so beat firing twice sends one."""
+
+    task = models.ForeignKey("viewflow.Task", on_delete=models.CASCADE, related_name="+")
+    matter = models.ForeignKey(Matter, on_delete=models.CASCADE, related_name="reminders")
+    step = models.CharField(_("step"), max_length=40, choices=Step.choices)
+    level = models.CharField(_("level"), max_length=10, choices=ReminderLevel.choices)
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        constraints = [models.UniqueConstraint(fields=["task", "level"], name="one_reminder_per_level")]
+
+    def __str__(self):
+        return f"{self.matter}: {self.get_level_display()}"

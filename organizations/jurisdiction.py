@@ -85,3 +85,16 @@ def get_for_user(user, queryset: QuerySet, pk, field: str = "organization"):
         return visible(user, queryset, field).get(pk=pk)
     except queryset.model.DoesNotExist as error:
         raise Http404 from error
+
+
+def users_holding(organization: Organization, roles: Iterable[str]) -> QuerySet:
+    """Active users with one of the roles on a post at or above the organisation: who must hear of it."""
+    from django.contrib.auth import get_user_model
+
+    places = [*organization.ancestor_ids(), organization.pk]
+    return (
+        get_user_model()
+        .objects.filter(is_active=True, posts__organization_id__in=places, posts__role__in=list(roles))
+        .distinct()
+        .order_by("pk")
+    )

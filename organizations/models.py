@@ -125,6 +125,26 @@ class RuleVersion(models.Model):
     trading_threshold = models.DecimalField(
         _("public trading required from (yuan)"), max_digits=14, decimal_places=2, default=Decimal("50000.00")
     )
+    # Reminders (催办) and escalation: a task waiting this many days reminds whoever holds it;
+    # after the further escalation days it goes to the township leader.
+    reminder_days = models.PositiveIntegerField(
+        _("remind after (days a task waits)"), default=3, validators=[MinValueValidator(1)]
+    )
+    escalation_days = models.PositiveIntegerField(
+        _("escalate to the township leader after (further days)"), default=3, validators=[MinValueValidator(1)]
+    )
+    # Early warnings (监督预警).
+    split_window_days = models.PositiveIntegerField(
+        _("split spending window (days)"), default=30, validators=[MinValueValidator(1)]
+    )
+    cash_limit = models.DecimalField(
+        _("cash on hand limit (yuan)"), max_digits=14, decimal_places=2, default=Decimal("5000.00")
+    )
+    contract_expiry_days = models.PositiveIntegerField(_("warn before a contract ends (days)"), default=60)
+    rent_grace_days = models.PositiveIntegerField(_("rent overdue after the due date (days)"), default=15)
+    asset_idle_days = models.PositiveIntegerField(
+        _("asset idle limit (days)"), default=180, validators=[MinValueValidator(1)]
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()

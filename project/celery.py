@@ -30,3 +30,13 @@ def schedule_periodic_work(sender, **kwargs):
         sender.signature("documents.tasks.render_stale_documents"),
         name="render documents whose message was lost",
     )
+    sender.add_periodic_task(
+        settings.REMINDER_SWEEP_SECONDS,
+        sender.signature("flows.tasks.send_due_reminders"),
+        name="remind and escalate waiting tasks",
+    )
+    sender.add_periodic_task(
+        settings.WARNING_SWEEP_SECONDS,
+        sender.signature("registers.tasks.scan_early_warnings"),
+        name="early-warning rules",
+    )

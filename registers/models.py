@@ -1,7 +1,9 @@
 """The registers (台账) of a collective economic organisation."""
 
+from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -84,6 +86,8 @@ class Asset(models.Model):
     acquired_on = models.DateField(_("acquired on"))
     status = models.CharField(_("status"), max_length=20, choices=AssetStatus.choices, default=AssetStatus.IN_USE)
     disposed_on = models.DateField(_("disposed on"), null=True, blank=True)
+    # Set when the asset becomes idle and cleared when it is used again: the idle-asset warning counts from it.
+    idle_since = models.DateField(_("idle since"), null=True, blank=True)
     source_matter = models.ForeignKey(
         "flows.Matter",
         verbose_name=_("source matter"),
@@ -101,6 +105,13 @@ class Asset(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+    def save(self, *args, **kwargs):
+        if self.status == AssetStatus.IDLE and self.idle_since is None:
+            self.idle_since = timezone.localdate()
+        elif self.status != AssetStatus.IDLE:
+            self.idle_since = None
+        super().save(*args, **kwargs)
 
     def get_absolute_url(self):
         return reverse("registers:asset_detail", args=[self.pk])
@@ -357,3 +368,65 @@ class ShareCertificate(models.Model):
 
     def get_absolute_url(self):
         return reverse("registers:certificate_pdf", args=[self.pk])
+
+
+class WarningRule(models.TextChoices):
+    """The supervision rules (监督预警) that watch the registers and matters."""
+
+    PAYMENT_WITHOUT_APPROVAL = "payment_without_approval", _("Payment without approval (先付后批)")
+    SPLIT_SPENDING = "split_spending", _("Spending split to stay under a threshold")
+    CASH_OVER_LIMIT = "cash_over_limit", _("Cash on hand over the limit")
+    CONTRACT_EXPIRING = "contract_expiring", _("Contract about to expire")
+    RENT_OVERDUE = "rent_overdue", _("Rent overdue")
+    ASSET_IDLE = "asset_idle", _("Asset idle too long")
+    OFF_PLATFORM_TRADING = "off_platform_trading", _("Off-platform trading (场外交易)")
+    OBJECTION_UNHANDLED = "objection_unhandled", _("Publication ended with an objection not handled")
+
+
+class WarningLevel(models.TextChoices):
+    RED = "red", _("Red")
+    YELLOW = "yellow", _("Yellow")
+    GREEN = "green", _("Green")
+
+
+class EarlyWarning(models.Model):
+    """One warning raised by a rule about one subject; it stays open until someone records the handling."""
+
+    rule = models.CharField(_("rule"), max_length=40, choices=WarningRule.choices)
+    level = models.CharField(_("level"), max_length=10, choices=WarningLevel.choices)
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name=_("collective"),
+        on_delete=models.PROTECT,
+        related_name="early_warnings",
+    )
+    # What the warning is about, e.g. "movement:12"; one warning per rule and subject, so a
+    # rule checked twice raises it once.
+    subject_key = models.CharField(max_length=100)
+    title = models.CharField(_("title"), max_length=200)
+    detail = models.TextField(_("detail"), blank=True)
+    matter = models.ForeignKey(
+        "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="early_warnings"
+    )
+    url = models.CharField(max_length=300, blank=True)
+    raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
+    handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    handling = models.TextField(_("how it was handled"), blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-raised_at", "-pk"]
+        verbose_name = _("early warning")
+        verbose_name_plural = _("early warnings")
+        constraints = [models.UniqueConstraint(fields=["rule", "subject_key"], name="one_warning_per_subject")]
+        indexes = [models.Index(fields=["handled_at", "level"])]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.handled_at is None

@@ -109,6 +109,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 PUBLICATION_SWEEP_SECONDS = env_int("PUBLICATION_SWEEP_SECONDS", 30)
 # How often beat seals the tamper-evident log with a Merkle checkpoint (seconds).
 LEDGER_CHECKPOINT_SECONDS = env_int("LEDGER_CHECKPOINT_SECONDS", 3600)
+# How often beat looks for tasks waiting past their rule's reminder or escalation days (seconds).
+REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", 300)
+# How often beat runs the early-warning rules over the registers and matters (seconds).
+WARNING_SWEEP_SECONDS = env_int("WARNING_SWEEP_SECONDS", 600)
+# How often a live socket looks for new notification rows itself (seconds). Only the in-memory
+# channel layer needs it: it cannot carry a nudge from a Celery worker to the web server. With
+# Redis the nudge arrives at once, and the poll is a slow safety net.
+LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 30 if REDIS_URL else 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

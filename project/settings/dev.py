@@ -3,3 +3,7 @@
 from .base import *  # noqa: F403
 
 DEBUG = True
+
+# The demo shows reminders and warnings within a minute of starting, not after the production sweep.
+REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", 30)  # noqa: F405
+WARNING_SWEEP_SECONDS = env_int("WARNING_SWEEP_SECONDS", 60)  # noqa: F405
