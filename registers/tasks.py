@@ -1,4 +1,4 @@
-"""Background work of the registers: rendering share certificates (股权证) as PDF."""
+"""Background work of the registers: rendering share certificates (股权证) as PDF, and the early-warning sweeps."""
 
 from celery import shared_task
 from django.conf import settings
@@ -8,6 +8,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from .models import ShareCertificate, ShareKind
+from .warnings import contract_check, movement_check, warnings_scan
 
 
 def masked_id_number(id_number: str) -> str:
@@ -54,3 +55,25 @@ def render_certificate(certificate_id: int) -> str:
         certificate.pdf.save(f"{certificate.number}.pdf", ContentFile(pdf), save=False)
         certificate.save(update_fields=["pdf"])
     return certificate.pdf.name
+
+
+# --- early warnings (监督预警) -------------------------------------------------------------
+# Each rule is idempotent (one warning per rule and subject), so a retry or a beat firing twice raises nothing twice.
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def scan_early_warnings() -> int:
+    """Beat's sweep: run every early-warning rule on today's data; returns how many warnings were raised."""
+    return len(warnings_scan())
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def check_fund_movement(movement_id: int) -> int:
+    """Queued when a movement is saved: a payment without approval is flagged at once, not at the next sweep."""
+    return len(movement_check(movement_id))
+
+
+@shared_task(autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def check_contract(contract_id: int) -> int:
+    """Queued when a contract is saved: off-platform trading and a near end are flagged at once."""
+    return len(contract_check(contract_id))

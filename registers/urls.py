@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import certificate_views, views
+from . import certificate_views, views, warning_views
 
 app_name = "registers"
 
@@ -26,4 +26,7 @@ urlpatterns = [
     path("shares/ledger/", views.share_ledger, name="share_ledger"),
     path("shares/ledger/export/", views.share_ledger_export, name="share_ledger_export"),
     path("certificates/<int:pk>/pdf/", certificate_views.certificate_pdf, name="certificate_pdf"),
+    path("warnings/", warning_views.warning_list, name="warning_list"),
+    path("warnings/<int:pk>/", warning_views.warning_detail, name="warning_detail"),
+    path("warnings/<int:pk>/handle/", warning_views.warning_handle_view, name="warning_handle"),
 ]

@@ -1,0 +1,699 @@
+"""Early warnings (监督预警): rules that watch the registers and matters, and the handling of what they raise.
+
+Each rule is one small function that looks at the data on a day and raises a red, yellow or green
+``EarlyWarning`` for each problem it finds, with the limits of the county rule table in force for the
+collective on that day. A warning is unique per rule and subject key, so a rule run twice raises
+nothing new, and a warning someone has handled is not raised again for the same subject: each subject
+key names one occurrence (a payment, a contract's end date, an account on a day). Every new warning
+is announced to the village, the township and the discipline inspectors over the collective, and
+stays open until a township officer or leader records how it was handled.
+"""
+
+import datetime
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from flows.models import SPINE, Decision, Matter, MatterStatus, Notice, NotificationKind, Step, StepRecord
+from flows.notifications import notify
+from flows.services import final_township_step
+from organizations.jurisdiction import TOWNSHIP_ROLES, require_act, users_holding
+from organizations.models import Organization, OrganizationKind, Role, RuleVersion, TransactionType
+from organizations.rules import rule_version_in_force
+
+from .models import (
+    AccountKind,
+    Asset,
+    AssetStatus,
+    Contract,
+    ContractKind,
+    ContractPayment,
+    ContractStatus,
+    Direction,
+    EarlyWarning,
+    FundAccount,
+    FundMovement,
+    WarningLevel,
+    WarningRule,
+)
+
+logger = logging.getLogger(__name__)
+
+# Who hears of a warning: the village's secretary and supervisor, the township, and the inspectors.
+WARNING_AUDIENCE = frozenset(
+    {
+        Role.VILLAGE_SECRETARY,
+        Role.VILLAGE_SUPERVISOR,
+        Role.TOWNSHIP_OFFICER,
+        Role.TOWNSHIP_LEADER,
+        Role.DISCIPLINE_INSPECTOR,
+    }
+)
+SEVERITY = {WarningLevel.GREEN: 0, WarningLevel.YELLOW: 1, WarningLevel.RED: 2}
+SPENDING_TYPES = (TransactionType.FUND_DISBURSEMENT, TransactionType.ASSET_PURCHASE)
+# A threshold dodged with this many parts or more is no accident: the split-spending warning turns red.
+SPLIT_MANY_PARTS = 3
+# Rent this many days past its due date is red, whatever the county's grace period.
+RENT_RED_DAYS = 90
+MONEY = DecimalField(max_digits=16, decimal_places=2)
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+RulesOn = Callable[[Organization], RuleVersion | None]
+
+
+class WarningAlreadyHandled(Exception):
+    """Someone recorded the handling first: nothing was changed."""
+
+
+# --- raising and handling -------------------------------------------------------------
+
+
+def warning_url(warning: EarlyWarning) -> str:
+    return reverse("registers:warning_detail", args=[warning.pk])
+
+
+def warning_raise(
+    *,
+    rule: str,
+    level: str,
+    organization: Organization,
+    subject_key: str,
+    title: str,
+    detail: str = "",
+    matter: Matter | None = None,
+    url: str = "",
+) -> EarlyWarning | None:
+    """Raise the warning for this subject once, or raise the level of its open warning; None if nothing is new.
+
+    Race-safe: two sweeps raising the same subject at once meet at the unique constraint, and only the
+    one that created the row announces it."""
+    with transaction.atomic():
+        warning, created = EarlyWarning.objects.get_or_create(
+            rule=rule,
+            subject_key=subject_key[:100],
+            defaults={
+                "level": level,
+                "organization": organization,
+                "title": title[:200],
+                "detail": detail,
+                "matter": matter,
+                "url": url,
+            },
+        )
+        if not created:
+            warning = EarlyWarning.objects.select_for_update().get(pk=warning.pk)
+            # A handled warning stays handled; an open one only ever gets more serious.
+            if not warning.is_open or SEVERITY[level] <= SEVERITY[warning.level]:
+                return None
+            warning.level = level
+            warning.title = title[:200]
+            warning.detail = detail
+            warning.save(update_fields=["level", "title", "detail"])
+        _announce(warning)
+    return warning
+
+
+def _announce(warning: EarlyWarning) -> None:
+    notify(
+        users_holding(warning.organization, WARNING_AUDIENCE),
+        kind=NotificationKind.WARNING,
+        title=_("%(level)s warning: %(title)s") % {"level": warning.get_level_display(), "title": warning.title},
+        body=warning.detail,
+        url=warning_url(warning),
+        matter=warning.matter,
+        data={"warning": warning.pk, "level": warning.level, "rule": warning.rule},
+    )
+
+
+@transaction.atomic
+def warning_handle(*, user, warning_id: int, handling: str) -> EarlyWarning:
+    """A township officer or leader records how the warning was handled, which closes it."""
+    warning = EarlyWarning.objects.select_related("organization").get(pk=warning_id)
+    require_act(user, warning.organization, TOWNSHIP_ROLES)
+    if not handling.strip():
+        raise ValidationError({"handling": _("Record how the warning was handled.")})
+    warning = EarlyWarning.objects.select_for_update().get(pk=warning.pk)
+    if not warning.is_open:
+        raise WarningAlreadyHandled(_("This warning has already been handled; nothing was changed."))
+    warning.handled_at = timezone.now()
+    warning.handled_by = user
+    warning.handling = handling.strip()
+    warning.full_clean()
+    warning.save()
+    return warning
+
+
+# --- what the rules share ---------------------------------------------------------------
+
+
+def rules_on(today: datetime.date) -> RulesOn:
+    """The rule version in force for a collective's county on the day, each county's read once."""
+    counties = {county.pk: county for county in Organization.objects.filter(kind=OrganizationKind.COUNTY)}
+    versions: dict[int, RuleVersion | None] = {}
+
+    def rules_for(organization: Organization) -> RuleVersion | None:
+        county_id = next((pk for pk in organization.ancestor_ids() if pk in counties), None)
+        if county_id is None:
+            return None
+        if county_id not in versions:
+            try:
+                versions[county_id] = rule_version_in_force(county=counties[county_id], on_date=today)
+            except ValidationError:
+                # A county without a rule table has no limits to break; the sweep goes on elsewhere.
+                logger.warning("no rule version in force for county %s on %s", county_id, today)
+                versions[county_id] = None
+        return versions[county_id]
+
+    return rules_for
+
+
+def _known(rule: str) -> dict[str, tuple[str, bool]]:
+    """Subject keys the rule has raised: (level, still open), so a sweep skips what is old news."""
+    rows = EarlyWarning.objects.filter(rule=rule).values_list("subject_key", "level", "handled_at")
+    return {key: (level, handled_at is None) for key, level, handled_at in rows}
+
+
+def _is_news(known: dict, subject_key: str, level: str) -> bool:
+    if subject_key not in known:
+        return True
+    old_level, is_open = known[subject_key]
+    return is_open and SEVERITY[level] > SEVERITY[old_level]
+
+
+def _raised(warnings: Iterable[EarlyWarning | None]) -> list[EarlyWarning]:
+    return [warning for warning in warnings if warning is not None]
+
+
+def _scan_cutoff(today: datetime.date) -> datetime.datetime:
+    """The moment a scan of ``today`` looks from: now, or the end of a day other than today."""
+    if today == timezone.localdate():
+        return timezone.now()
+    return timezone.make_aware(datetime.datetime.combine(today + datetime.timedelta(days=1), datetime.time.min))
+
+
+def _local_date(moment: datetime.datetime) -> datetime.date:
+    return timezone.localtime(moment).date()
+
+
+# --- 1. payment without approval, or before it (先付后批) --------------------------------
+
+
+def _last_approval(**step_filter) -> Subquery:
+    records = StepRecord.objects.filter(matter=OuterRef("matter"), **step_filter).order_by("-acted_at", "-pk")
+    return Subquery(records.values("acted_at")[:1])
+
+
+def approved_at(movement: FundMovement) -> datetime.datetime | None:
+    """When the payment's matter completed its approval chain, from the annotations of ``_payments``."""
+    matter = movement.matter
+    if matter is None or matter.status in (MatterStatus.REJECTED, MatterStatus.WITHDRAWN):
+        return None
+    final = final_township_step(matter)
+    if final == Step.APPROVE_BY_TOWNSHIP:
+        return movement.township_approved_at
+    if final == Step.CHECK_BY_TOWNSHIP:
+        return movement.township_checked_at
+    # A path without township review: the village's last decision before implementation approves it.
+    return movement.village_approved_at
+
+
+def _payments(today: datetime.date) -> QuerySet:
+    before_implementation = SPINE[: SPINE.index(Step.IMPLEMENT)]
+    return (
+        FundMovement.objects.filter(direction=Direction.OUT, occurred_on__lte=today)
+        .select_related("account__organization", "matter")
+        .annotate(
+            township_approved_at=_last_approval(step=Step.APPROVE_BY_TOWNSHIP, decision=Decision.AGREE),
+            township_checked_at=_last_approval(step=Step.CHECK_BY_TOWNSHIP, decision=Decision.AGREE),
+            village_approved_at=_last_approval(
+                step__in=before_implementation,
+                decision__in=[Decision.AGREE, Decision.PASSED, Decision.DONE],
+            ),
+        )
+        .order_by("pk")
+    )
+
+
+def payments_without_approval(
+    today: datetime.date, *, rules: RulesOn | None = None, movements: QuerySet | None = None
+) -> list[EarlyWarning]:
+    """Red: a payment with no matter, whose matter is not approved, or dated before the approval."""
+    rule = WarningRule.PAYMENT_WITHOUT_APPROVAL
+    known = _known(rule)
+    payments = _payments(today)
+    if movements is not None:
+        payments = payments.filter(pk__in=movements.values("pk"))
+    raised = []
+    for payment in payments:
+        subject_key = f"movement:{payment.pk}"
+        if subject_key in known:
+            continue
+        approval = approved_at(payment)
+        facts = {
+            "amount": payment.amount,
+            "counterparty": payment.counterparty,
+            "date": payment.occurred_on,
+            "account": payment.account,
+        }
+        if payment.matter is None:
+            title = _("Payment of %(amount)s yuan to %(counterparty)s with no approved matter") % facts
+            detail = _("Paid on %(date)s from %(account)s without any matter approving it.") % facts
+        elif approval is None:
+            facts["matter"] = payment.matter.title
+            title = _("Payment of %(amount)s yuan to %(counterparty)s before its matter was approved") % facts
+            detail = _("Paid on %(date)s from %(account)s; the matter %(matter)s has not completed its approval.") % (
+                facts
+            )
+        elif payment.occurred_on < _local_date(approval):
+            facts.update(matter=payment.matter.title, approved=_local_date(approval))
+            title = _("Payment of %(amount)s yuan to %(counterparty)s made before approval") % facts
+            detail = _("Paid on %(date)s from %(account)s; the matter %(matter)s was approved on %(approved)s.") % facts
+        else:
+            continue
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=WarningLevel.RED,
+                organization=payment.account.organization,
+                subject_key=subject_key,
+                title=title,
+                detail=detail,
+                matter=payment.matter,
+                url=payment.account.get_absolute_url(),
+            )
+        )
+    return _raised(raised)
+
+
+# --- 2. spending split to stay under a threshold -------------------------------------------
+
+
+def _spending_keys(matter: Matter) -> list[tuple[str, str]]:
+    """(what, value) pairs two parts of one split purchase or payment would share: the payee and the purpose."""
+    if matter.transaction_type == TransactionType.FUND_DISBURSEMENT:
+        disbursement = getattr(matter, "fund_disbursement", None)
+        values = [("payee", disbursement.payee), ("purpose", disbursement.purpose)] if disbursement else []
+    else:
+        purchase = getattr(matter, "asset_purchase", None)
+        values = [("payee", purchase.chosen_supplier), ("purpose", purchase.reason)] if purchase else []
+    return [(what, " ".join(value.split())) for what, value in values if value.strip()]
+
+
+def split_thresholds(version: RuleVersion, transaction_type: str) -> list[Decimal]:
+    """Amounts at which a matter needs more steps: every band boundary, and for purchases the quotations."""
+    thresholds = set(
+        version.bands.filter(transaction_type=transaction_type, min_amount__gt=0).values_list("min_amount", flat=True)
+    )
+    if transaction_type == TransactionType.ASSET_PURCHASE:
+        thresholds.add(version.quotation_threshold)
+    return sorted(thresholds, reverse=True)
+
+
+def _split_group(parts: list[Matter], start: int, window_days: int, thresholds: list[Decimal]):
+    """The parts, from ``parts[start]`` on, that together reach a threshold each of them stays under."""
+    first_day = _local_date(parts[start].created_at)
+    window = [matter for matter in parts[start:] if (_local_date(matter.created_at) - first_day).days <= window_days]
+    for threshold in thresholds:
+        if parts[start].amount >= threshold:
+            continue
+        under = [matter for matter in window if matter.amount < threshold]
+        if len(under) >= 2 and sum((matter.amount for matter in under), ZERO) >= threshold:
+            return threshold, under
+    return None, []
+
+
+def split_spending(today: datetime.date, *, rules: RulesOn | None = None) -> list[EarlyWarning]:
+    """Yellow (red with many parts): spending matters of one collective to one payee or for one purpose,
+    within the county's window, each under a threshold that together they reach."""
+    rule = WarningRule.SPLIT_SPENDING
+    rules = rules or rules_on(today)
+    known = _known(rule)
+    matters = (
+        Matter.objects.filter(transaction_type__in=SPENDING_TYPES, created_at__lte=_scan_cutoff(today))
+        .exclude(status__in=[MatterStatus.WITHDRAWN, MatterStatus.REJECTED])
+        .select_related("organization", "fund_disbursement", "asset_purchase")
+        .order_by("created_at", "pk")
+    )
+    groups: dict[tuple, list[Matter]] = defaultdict(list)
+    for matter in matters:
+        for what, value in _spending_keys(matter):
+            groups[(matter.organization_id, matter.transaction_type, what, value)].append(matter)
+    raised = []
+    flagged: list[set[int]] = []
+    # Payee groups first: when the same parts share payee and purpose, one warning names them.
+    for (_organization_id, transaction_type, what, value), parts in sorted(groups.items(), key=lambda item: item[0]):
+        version = rules(parts[0].organization)
+        if version is None or len(parts) < 2:
+            continue
+        thresholds = split_thresholds(version, transaction_type)
+        for start in range(len(parts) - 1):
+            threshold, group = _split_group(parts, start, version.split_window_days, thresholds)
+            ids = {matter.pk for matter in group}
+            if threshold is None or parts[start].pk not in ids or any(ids <= seen for seen in flagged):
+                continue
+            flagged.append(ids)
+            level = WarningLevel.RED if len(group) >= SPLIT_MANY_PARTS else WarningLevel.YELLOW
+            digest = hashlib.sha1(value.encode()).hexdigest()[:12]
+            subject_key = f"split:{transaction_type}:{what}:{digest}:{parts[start].pk}"
+            if not _is_news(known, subject_key, level):
+                continue
+            facts = {
+                "count": len(group),
+                "total": sum((matter.amount for matter in group), ZERO),
+                "threshold": threshold,
+                "value": value,
+                "days": version.split_window_days,
+            }
+            title = (
+                _("%(count)s payments to %(value)s add up to %(total)s yuan, each under %(threshold)s")
+                if what == "payee"
+                else _("%(count)s matters for %(value)s add up to %(total)s yuan, each under %(threshold)s")
+            ) % facts
+            detail = "\n".join(
+                [_("Applied within %(days)s days:") % facts]
+                + [
+                    f"{_local_date(matter.created_at)} {matter.title} {matter.amount} ({matter.get_status_display()})"
+                    for matter in group
+                ]
+            )
+            raised.append(
+                warning_raise(
+                    rule=rule,
+                    level=level,
+                    organization=parts[start].organization,
+                    subject_key=subject_key,
+                    title=title,
+                    detail=detail,
+                    matter=group[-1],
+                    url=group[-1].get_absolute_url(),
+                )
+            )
+    return _raised(raised)
+
+
+# --- 3. cash on hand over the limit (现金库存超限) -------------------------------------------
+
+
+def cash_over_limit(
+    today: datetime.date, *, rules: RulesOn | None = None, accounts: QuerySet | None = None
+) -> list[EarlyWarning]:
+    """Yellow (red over twice the limit): a cash account holding more than the county's cash limit, per day."""
+    rule = WarningRule.CASH_OVER_LIMIT
+    rules = rules or rules_on(today)
+    known = _known(rule)
+    cash = (accounts if accounts is not None else FundAccount.objects.all()).filter(kind=AccountKind.CASH)
+    cash = (
+        cash.select_related("organization")
+        .annotate(
+            income=Sum("movements__amount", filter=Q(movements__direction=Direction.IN), default=ZERO),
+            payments=Sum("movements__amount", filter=Q(movements__direction=Direction.OUT), default=ZERO),
+        )
+        .annotate(balance=ExpressionWrapper(F("opening_balance") + F("income") - F("payments"), output_field=MONEY))
+        .order_by("pk")
+    )
+    raised = []
+    for account in cash:
+        version = rules(account.organization)
+        if version is None or account.balance <= version.cash_limit:
+            continue
+        level = WarningLevel.RED if account.balance > 2 * version.cash_limit else WarningLevel.YELLOW
+        subject_key = f"cash:{account.pk}:{today.isoformat()}"
+        if not _is_news(known, subject_key, level):
+            continue
+        balance = account.balance.quantize(CENT)
+        facts = {"account": account, "balance": balance, "limit": version.cash_limit, "date": today}
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=level,
+                organization=account.organization,
+                subject_key=subject_key,
+                title=_("Cash on hand %(balance)s yuan is over the limit of %(limit)s yuan") % facts,
+                detail=_("%(account)s held %(balance)s yuan on %(date)s; the county's limit is %(limit)s yuan.")
+                % facts,
+                url=account.get_absolute_url(),
+            )
+        )
+    return _raised(raised)
+
+
+# --- 4. contracts about to expire, and rent overdue (合同到期、租金逾期) -------------------------
+
+
+def contracts_expiring(
+    today: datetime.date, *, rules: RulesOn | None = None, contracts: QuerySet | None = None
+) -> list[EarlyWarning]:
+    """Green: a contract in force ending within the county's notice days; yellow: ended but still in force."""
+    rule = WarningRule.CONTRACT_EXPIRING
+    rules = rules or rules_on(today)
+    known = _known(rule)
+    in_force = (contracts if contracts is not None else Contract.objects.all()).filter(status=ContractStatus.ACTIVE)
+    raised = []
+    for contract in in_force.select_related("organization", "matter").order_by("end_date", "pk"):
+        version = rules(contract.organization)
+        if version is None:
+            continue
+        facts = {"code": contract.code, "counterparty": contract.counterparty, "end": contract.end_date}
+        if contract.end_date < today:
+            level, subject_key = WarningLevel.YELLOW, f"contract:{contract.pk}:ended:{contract.end_date}"
+            title = _("Contract %(code)s with %(counterparty)s ended on %(end)s but is still in force") % facts
+            detail = _("Record whether it was renewed, ended or terminated.")
+        elif (contract.end_date - today).days <= version.contract_expiry_days:
+            level, subject_key = WarningLevel.GREEN, f"contract:{contract.pk}:ends:{contract.end_date}"
+            facts["days"] = (contract.end_date - today).days
+            title = _("Contract %(code)s with %(counterparty)s ends on %(end)s") % facts
+            detail = _("%(days)s days left: prepare its renewal or the return of the subject.") % facts
+        else:
+            continue
+        if subject_key in known:
+            continue
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=level,
+                organization=contract.organization,
+                subject_key=subject_key,
+                title=title,
+                detail=detail,
+                matter=contract.matter,
+                url=contract.get_absolute_url(),
+            )
+        )
+    return _raised(raised)
+
+
+def rent_overdue(today: datetime.date, *, rules: RulesOn | None = None) -> list[EarlyWarning]:
+    """Yellow (red after 90 days): an instalment unpaid more than the county's grace days after it fell due."""
+    rule = WarningRule.RENT_OVERDUE
+    rules = rules or rules_on(today)
+    known = _known(rule)
+    unpaid = (
+        ContractPayment.objects.filter(paid_on__isnull=True, due_on__lt=today)
+        # A terminated contract's later instalments will never be paid; what fell due before still counts.
+        .exclude(contract__status=ContractStatus.TERMINATED)
+        .select_related("contract__organization", "contract__matter")
+        .order_by("due_on", "pk")
+    )
+    raised = []
+    for payment in unpaid:
+        contract = payment.contract
+        version = rules(contract.organization)
+        days_late = (today - payment.due_on).days
+        if version is None or days_late <= version.rent_grace_days:
+            continue
+        level = WarningLevel.RED if days_late > RENT_RED_DAYS else WarningLevel.YELLOW
+        subject_key = f"rent:{payment.pk}"
+        if not _is_news(known, subject_key, level):
+            continue
+        facts = {
+            "code": contract.code,
+            "counterparty": contract.counterparty,
+            "amount": payment.amount,
+            "due": payment.due_on,
+            "days": days_late,
+        }
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=level,
+                organization=contract.organization,
+                subject_key=subject_key,
+                title=_("%(counterparty)s owes %(amount)s yuan on contract %(code)s, %(days)s days late") % facts,
+                detail=_("The instalment of %(amount)s yuan fell due on %(due)s and is not paid.") % facts,
+                matter=contract.matter,
+                url=contract.get_absolute_url(),
+            )
+        )
+    return _raised(raised)
+
+
+# --- 5. assets idle too long (资产闲置) -------------------------------------------------------
+
+
+def assets_idle(today: datetime.date, *, rules: RulesOn | None = None) -> list[EarlyWarning]:
+    """Yellow: an asset idle for longer than the county's limit; a new idle period is a new subject."""
+    rule = WarningRule.ASSET_IDLE
+    rules = rules or rules_on(today)
+    known = _known(rule)
+    idle = Asset.objects.filter(status=AssetStatus.IDLE, idle_since__isnull=False, idle_since__lt=today)
+    raised = []
+    for asset in idle.select_related("organization").order_by("idle_since", "pk"):
+        version = rules(asset.organization)
+        days_idle = (today - asset.idle_since).days
+        subject_key = f"asset:{asset.pk}:idle:{asset.idle_since}"
+        if version is None or days_idle <= version.asset_idle_days or subject_key in known:
+            continue
+        facts = {"asset": asset, "since": asset.idle_since, "days": days_idle, "limit": version.asset_idle_days}
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=WarningLevel.YELLOW,
+                organization=asset.organization,
+                subject_key=subject_key,
+                title=_("%(asset)s idle for %(days)s days") % facts,
+                detail=_("Idle since %(since)s; the county's limit is %(limit)s days. Use, lease or dispose of it.")
+                % facts,
+                url=asset.get_absolute_url(),
+            )
+        )
+    return _raised(raised)
+
+
+# --- 6. contracting or leasing off the trading platform (场外交易) ------------------------------
+
+
+def off_platform_trading(
+    today: datetime.date, *, rules: RulesOn | None = None, contracts: QuerySet | None = None
+) -> list[EarlyWarning]:
+    """Red: a contracting or lease contract reaching the trading threshold with no trading-platform reference."""
+    rule = WarningRule.OFF_PLATFORM_TRADING
+    rules = rules or rules_on(today)
+    known = _known(rule)
+    candidates = (contracts if contracts is not None else Contract.objects.all()).filter(
+        kind__in=[ContractKind.CONTRACTING, ContractKind.LEASE], trading_reference=""
+    )
+    raised = []
+    for contract in candidates.select_related("organization", "matter").order_by("pk"):
+        version = rules(contract.organization)
+        subject_key = f"contract:{contract.pk}"
+        if version is None or contract.amount < version.trading_threshold or subject_key in known:
+            continue
+        facts = {
+            "code": contract.code,
+            "kind": contract.get_kind_display(),
+            "amount": contract.amount,
+            "counterparty": contract.counterparty,
+            "threshold": version.trading_threshold,
+        }
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=WarningLevel.RED,
+                organization=contract.organization,
+                subject_key=subject_key,
+                title=_("%(kind)s %(code)s of %(amount)s yuan without a trading-platform reference") % facts,
+                detail=_(
+                    "Contracts from %(threshold)s yuan go through the rural property trading platform; "
+                    "contract %(code)s with %(counterparty)s has no platform reference."
+                )
+                % facts,
+                matter=contract.matter,
+                url=contract.get_absolute_url(),
+            )
+        )
+    return _raised(raised)
+
+
+# --- 7. a publication ended with an objection not handled --------------------------------------
+
+
+def objections_unhandled(today: datetime.date, *, rules: RulesOn | None = None) -> list[EarlyWarning]:
+    """Red: a notice whose objection period is over while an objection to it is still open."""
+    rule = WarningRule.OBJECTION_UNHANDLED
+    known = _known(rule)
+    notices = (
+        Notice.objects.filter(ends_at__lt=_scan_cutoff(today), objections__handled_at__isnull=True)
+        # A withdrawn or rejected matter no longer waits on its notice.
+        .exclude(matter__status__in=[MatterStatus.WITHDRAWN, MatterStatus.REJECTED])
+        .select_related("organization", "matter")
+        .distinct()
+        .order_by("ends_at", "pk")
+    )
+    raised = []
+    for notice in notices:
+        subject_key = f"notice:{notice.pk}"
+        if subject_key in known:
+            continue
+        facts = {"title": notice.title, "ended": _local_date(notice.ends_at)}
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=WarningLevel.RED,
+                organization=notice.organization,
+                subject_key=subject_key,
+                title=_("Objection not handled: %(title)s") % facts,
+                detail=_(
+                    "The publication period ended on %(ended)s with an objection still open; "
+                    "the village supervisor must record how it was handled."
+                )
+                % facts,
+                matter=notice.matter,
+                url=notice.matter.get_absolute_url(),
+            )
+        )
+    return _raised(raised)
+
+
+# --- running them -------------------------------------------------------------------------
+
+RULES = [
+    payments_without_approval,
+    split_spending,
+    cash_over_limit,
+    contracts_expiring,
+    rent_overdue,
+    assets_idle,
+    off_platform_trading,
+    objections_unhandled,
+]
+
+
+def warnings_scan(today: datetime.date | None = None) -> list[EarlyWarning]:
+    """Run every rule on the day (today by default); returns the warnings raised or made more serious."""
+    today = today or timezone.localdate()
+    rules = rules_on(today)
+    raised = []
+    # Warnings and their notifications are stored text: in the county's language, whoever triggered the scan.
+    with translation.override(settings.LANGUAGE_CODE):
+        for check in RULES:
+            raised.extend(check(today, rules=rules))
+    return raised
+
+
+def movement_check(movement_id: int, today: datetime.date | None = None) -> list[EarlyWarning]:
+    """The rules one saved movement can break at once: a payment without approval, cash over the limit."""
+    today = today or timezone.localdate()
+    movements = FundMovement.objects.filter(pk=movement_id)
+    with translation.override(settings.LANGUAGE_CODE):
+        return payments_without_approval(today, movements=movements) + cash_over_limit(
+            today, accounts=FundAccount.objects.filter(movements__pk=movement_id)
+        )
+
+
+def contract_check(contract_id: int, today: datetime.date | None = None) -> list[EarlyWarning]:
+    """The rules one saved contract can break at once: off the trading platform, about to expire."""
+    today = today or timezone.localdate()
+    contracts = Contract.objects.filter(pk=contract_id)
+    with translation.override(settings.LANGUAGE_CODE):
+        return off_platform_trading(today, contracts=contracts) + contracts_expiring(today, contracts=contracts)
