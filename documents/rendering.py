@@ -64,7 +64,8 @@ def _queue(document: RenderedDocument) -> None:
     transaction.on_commit(lambda: render_task.delay(document.pk), robust=True)
 
 
-def _request(kind: str, **target) -> RenderedDocument:
+def _request(kind: str, *, requested_by=None, **target) -> RenderedDocument:
+    """``requested_by`` follows the job's progress live; None when the system asks (on archiving)."""
     with transaction.atomic():
         current = (
             RenderedDocument.objects.select_for_update(of=("self",))
@@ -80,28 +81,30 @@ def _request(kind: str, **target) -> RenderedDocument:
         RenderedDocument.objects.filter(kind=kind, superseded_at__isnull=True, **target).update(
             superseded_at=timezone.now()
         )
-        document = RenderedDocument(kind=kind, verification_code=_new_verification_code(), **target)
+        document = RenderedDocument(
+            kind=kind, verification_code=_new_verification_code(), requested_by=requested_by, **target
+        )
         document.full_clean()
         document.save()
         _queue(document)
     return document
 
 
-def dossier_request(*, matter) -> RenderedDocument:
+def dossier_request(*, matter, requested_by=None) -> RenderedDocument:
     """Queue the dossier (案卷) of an archived matter; it supersedes the matter's earlier dossiers."""
     if matter.status != MatterStatus.ARCHIVED:
         raise ValidationError(_("Only an archived matter has a dossier."))
-    return _request(RenderedDocument.Kind.DOSSIER, matter=matter)
+    return _request(RenderedDocument.Kind.DOSSIER, matter=matter, requested_by=requested_by)
 
 
-def minutes_request(*, meeting) -> RenderedDocument:
+def minutes_request(*, meeting, requested_by=None) -> RenderedDocument:
     """Queue the minutes PDF of a meeting; it supersedes the meeting's earlier minutes PDFs."""
-    return _request(RenderedDocument.Kind.MINUTES, meeting=meeting)
+    return _request(RenderedDocument.Kind.MINUTES, meeting=meeting, requested_by=requested_by)
 
 
-def notice_request(*, notice) -> RenderedDocument:
+def notice_request(*, notice, requested_by=None) -> RenderedDocument:
     """Queue the printable notice for the physical board; it supersedes the notice's earlier prints."""
-    return _request(RenderedDocument.Kind.NOTICE, notice=notice)
+    return _request(RenderedDocument.Kind.NOTICE, notice=notice, requested_by=requested_by)
 
 
 def current_document(*, kind: str, **target) -> RenderedDocument | None:
@@ -439,6 +442,10 @@ def _progress(document: RenderedDocument, progress: int, **fields) -> None:
     for name, value in fields.items():
         setattr(document, name, value)
     RenderedDocument.objects.filter(pk=document.pk).update(progress=progress, **fields)
+    # Imported here: flows.services imports this module.
+    from flows.events import job_progress
+
+    job_progress(document=document)
 
 
 def _write_pdf(html: str):
@@ -580,4 +587,7 @@ def _store(document: RenderedDocument, pdf: bytes) -> RenderedDocument:
             # The row went back to its old state; leave no orphan file behind.
             document.pdf.storage.delete(stored_name)
         raise
+    from flows.events import job_done
+
+    job_done(document=locked)
     return locked

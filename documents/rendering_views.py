@@ -110,7 +110,7 @@ def document_request(request, kind: str, pk: int):
     reuse = kind != RenderedDocument.Kind.DOSSIER and current is not None and current.status in REUSABLE
     if not reuse:
         try:
-            REQUEST_SERVICES[kind](**target)
+            REQUEST_SERVICES[kind](**target, requested_by=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:

@@ -23,6 +23,7 @@ from organizations.people import display_name
 from organizations.rules import band_for, evaluate_vote, rule_version_in_force
 from registers.models import Member, MemberStatus
 
+from . import events
 from .catalogue import flow_for
 from .models import (
     END,
@@ -210,6 +211,7 @@ def task_take(*, user, task_id: int) -> Task:
         if task.owner_id is None:
             activation = task.flow_task.activation_class(task)
             activation.assign(user)
+            events.task_taken(task=task, matter=matter, user=user)
     return task
 
 
@@ -246,6 +248,7 @@ def step_perform(
         activation = flow_class.instance.node(step).activation_class(task)
         if task.status == STATUS.NEW:
             activation.assign(user)
+            events.task_taken(task=task, matter=matter, user=user, handled=True)
         activation.start(None)
         record = _record(
             matter,
@@ -575,6 +578,7 @@ def objection_submit(*, notice: Notice, name: str, phone: str, text: str, client
     )
     objection.full_clean()
     objection.save()
+    events.objection_raised(objection=objection)
     return objection
 
 

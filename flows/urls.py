@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import notification_views, views
 
 app_name = "flows"
 
@@ -17,4 +17,8 @@ urlpatterns = [
     path("meetings/new/", views.meeting_create, name="meeting_create"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
     path("objections/<int:pk>/handle/", views.objection_handle, name="objection_handle"),
+    path("notifications/", notification_views.notification_centre, name="notifications"),
+    path("notifications/read/", notification_views.notifications_mark_read, name="notifications_mark_read"),
+    path("notifications/poll/", notification_views.notifications_poll, name="notifications_poll"),
+    path("notifications/<int:pk>/open/", notification_views.notification_open, name="notification_open"),
 ]

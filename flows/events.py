@@ -1,0 +1,228 @@
+"""Who hears of what happens to a matter: new tasks, returns, taken steps, decisions, objections, PDF jobs.
+
+Each event becomes ``Notification`` rows through ``notify`` (flows/notifications.py), which pushes them to
+the recipients' live streams after commit. Titles are written in the site's language, as the PDFs are:
+the row is read later by people who did not cause it, whatever language the actor's browser asked for.
+"""
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext as _
+from viewflow.workflow.models import Task
+
+from organizations.jurisdiction import users_holding
+from organizations.models import Role
+from organizations.people import display_name
+
+from .models import Decision, Matter, NotificationKind, Step, StepRecord
+from .notifications import notify
+
+# Records that are not news for the applicant: their own submission, and returns (the return has its own event).
+QUIET_DECISIONS = frozenset({Decision.SUBMIT, Decision.RETURN})
+MEETING_STEPS = frozenset({Step.DELIBERATE, Step.REVIEW_BY_PARTY_MEMBERS, Step.RESOLVE_BY_MEMBERS})
+OBJECTION_ROLES = frozenset({Role.VILLAGE_SECRETARY, Role.VILLAGE_SUPERVISOR})
+
+
+def step_roles(step: str) -> set[str]:
+    """The roles that act at a step: meetings belong to the village supervisor, publication steps to nobody."""
+    # Imported here: services imports this module to call its hooks.
+    from .services import STEP_ROLES
+
+    if step in STEP_ROLES:
+        return set(STEP_ROLES[step])
+    if step in MEETING_STEPS:
+        return {Role.VILLAGE_SUPERVISOR}
+    return set()
+
+
+def step_holders(matter: Matter, step: str):
+    """Everyone who may act at the step for the matter's collective (a queryset of users)."""
+    roles = step_roles(step)
+    if not roles:
+        return []
+    return users_holding(matter.organization, roles)
+
+
+def _step_label(step: str) -> str:
+    return Step(step).label if step in Step.values else step
+
+
+# --- a new task ------------------------------------------------------------------------------------
+
+
+def task_saved(sender, instance: Task, created: bool, **kwargs) -> None:
+    """post_save of viewflow's Task: a new human task is announced once the transaction that made it commits.
+
+    The matter is looked up after commit because the process is attached to it while the flow starts.
+    """
+    if not created or not step_roles(instance.flow_task.name):
+        return
+    task_id = instance.pk
+    transaction.on_commit(lambda: task_announce(task_id=task_id), robust=True)
+
+
+def task_announce(*, task_id: int) -> None:
+    """Tell the step's holders of a task that is waiting for them; a return also goes to the applicant."""
+    from .services import ACTIVE
+
+    task = Task.objects.filter(pk=task_id, status__in=ACTIVE).first()
+    if task is None:  # already handled (or cancelled) in the same transaction
+        return
+    matter = Matter.objects.select_related("organization", "applicant").filter(process_id=task.process_id).first()
+    if matter is None:
+        return
+    step = task.flow_task.name
+    holders = list(step_holders(matter, step))
+    latest = matter.step_records.select_related("actor").order_by("-acted_at", "-pk").first()
+    with translation.override(settings.LANGUAGE_CODE):
+        if latest is not None and latest.decision == Decision.RETURN and latest.return_to == step:
+            notify(
+                [*holders, matter.applicant],
+                kind=NotificationKind.RETURNED,
+                title=_("%(name)s returned “%(title)s” to %(step)s: %(reason)s")
+                % {
+                    "name": display_name(latest.actor),
+                    "title": matter.title,
+                    "step": _step_label(step),
+                    "reason": latest.opinion,
+                },
+                body=latest.opinion,
+                url=matter.get_absolute_url(),
+                matter=matter,
+                task_id=task.pk,
+                data={"step": step, "returned_by": latest.actor_id},
+            )
+        else:
+            notify(
+                holders,
+                kind=NotificationKind.TASK_NEW,
+                title=_("New task: %(step)s of “%(title)s”") % {"step": _step_label(step), "title": matter.title},
+                body=str(matter.organization),
+                url=matter.get_absolute_url(),
+                matter=matter,
+                task_id=task.pk,
+                data={"step": step},
+            )
+
+
+# --- hooks called by services ----------------------------------------------------------------------
+
+
+def task_taken(*, task: Task, matter: Matter, user, handled: bool = False) -> None:
+    """The other holders of a step hear that ``user`` took it (or handled it without taking it first)."""
+    step = task.flow_task.name
+    with translation.override(settings.LANGUAGE_CODE):
+        template = (
+            _("%(name)s has handled %(step)s of “%(title)s”")
+            if handled
+            else _("%(name)s has taken %(step)s of “%(title)s”")
+        )
+        notify(
+            step_holders(matter, step),
+            kind=NotificationKind.TASK_TAKEN,
+            title=template % {"name": display_name(user), "step": _step_label(step), "title": matter.title},
+            url=matter.get_absolute_url(),
+            matter=matter,
+            task_id=task.pk,
+            data={"step": step, "by": user.pk, "handled": handled},
+            exclude=[user],
+        )
+
+
+def objection_raised(*, objection) -> None:
+    """An objection on a notice reaches the village secretary and supervisor over the notice's collective."""
+    notice = objection.notice
+    matter = notice.matter
+    with translation.override(settings.LANGUAGE_CODE):
+        notify(
+            users_holding(notice.organization, OBJECTION_ROLES),
+            kind=NotificationKind.OBJECTION,
+            title=_("Objection to “%(notice)s”") % {"notice": notice.title},
+            body=objection.text,
+            url=matter.get_absolute_url(),
+            matter=matter,
+            data={"notice": notice.pk, "objection": objection.pk},
+        )
+
+
+# --- a decision on someone's matter ----------------------------------------------------------------
+
+
+def step_record_saved(sender, instance: StepRecord, created: bool, **kwargs) -> None:
+    """post_save of StepRecord: a decision taken by someone else moves the applicant's matter on."""
+    if not created or instance.decision in QUIET_DECISIONS:
+        return
+    matter = instance.matter
+    if instance.actor_id is not None and instance.actor_id == matter.applicant_id:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        notify(
+            [matter.applicant_id],
+            kind=NotificationKind.MATTER_PROGRESS,
+            title=_("“%(title)s”: %(step)s %(decision)s")
+            % {"title": matter.title, "step": instance.get_step_display(), "decision": instance.get_decision_display()},
+            body=instance.opinion,
+            url=matter.get_absolute_url(),
+            matter=matter,
+            data={"step": instance.step, "decision": instance.decision, "by": instance.actor_id},
+        )
+
+
+# --- rendering jobs --------------------------------------------------------------------------------
+
+
+def job_recipient(document):
+    """Who follows a PDF job: whoever asked, or, when the system asked, the person the document concerns."""
+    if document.requested_by_id:
+        return document.requested_by_id
+    if document.matter_id:
+        return document.matter.applicant_id
+    if document.notice_id:
+        return document.notice.matter.applicant_id
+    if document.meeting_id:
+        return document.meeting.recorded_by_id
+    return None
+
+
+def _job_data(document) -> dict:
+    return {
+        "document": document.pk,
+        "kind": document.kind,
+        "status": document.status,
+        "progress": document.progress,
+        "matter": document.matter_id,
+    }
+
+
+def job_progress(*, document) -> None:
+    """A step of a PDF's rendering: moves the bar on the page that waits for it."""
+    recipient = job_recipient(document)
+    if recipient is None:
+        return
+    with translation.override(settings.LANGUAGE_CODE):
+        notify(
+            [recipient],
+            kind=NotificationKind.JOB_PROGRESS,
+            title=_("Rendering %(document)s") % {"document": document.get_kind_display()},
+            matter=document.matter if document.matter_id else None,
+            data=_job_data(document),
+        )
+
+
+def job_done(*, document) -> None:
+    """The PDF is stored: its requester gets the download link."""
+    recipient = job_recipient(document)
+    if recipient is None:
+        return
+    url = reverse("documents:document_download", args=[document.pk])
+    with translation.override(settings.LANGUAGE_CODE):
+        notify(
+            [recipient],
+            kind=NotificationKind.JOB_DONE,
+            title=_("%(document)s is ready") % {"document": document.get_kind_display()},
+            url=url,
+            matter=document.matter if document.matter_id else None,
+            data={**_job_data(document), "download_url": url},
+        )
