@@ -48,6 +48,7 @@ demo: setup translations
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) seed_demo
 	$(MANAGE) seed_matters 24 --if-empty
+	$(MANAGE) seed_watch_demo
 	exec $(PY) scripts/run_demo.py
 
 test: setup translations lint

@@ -96,7 +96,15 @@ def demo_logins() -> str:
 def banner(logins: str) -> str:
     url = f"http://{HOST}:{PORT}/"
     line = "=" * 72
-    return f"\n{line}\nThe demo is running at {url}\n\nDemo logins:\n{logins}\n\nPress Ctrl-C to stop.\n{line}\n"
+    watch = (
+        "Live work: log in as leader_dh and keep the inbox open; new tasks, reminders and escalations\n"
+        f"arrive without a reload (bell: {url}notifications/). Beat sends reminders within a minute and\n"
+        f"raises the early warnings (监督预警) at {url}registers/warnings/."
+    )
+    return (
+        f"\n{line}\nThe demo is running at {url}\n\nDemo logins:\n{logins}\n\n{watch}\n\n"
+        f"Press Ctrl-C to stop.\n{line}\n"
+    )
 
 
 def main() -> int:
