@@ -987,3 +987,23 @@ def matters_summary(matters: list[Matter]) -> list[tuple[str, str, int]]:
             counts.items(), key=lambda item: (statuses.index(item[0][0]), order.get(item[0][1], 99))
         )
     ]
+
+
+def demo_matter_for_the_leader(*, village_code: str = "DH02") -> Matter:
+    """A purchase waiting for the township officer whose band also needs the leader's approval.
+
+    With the leader's inbox open, the officer agreeing on it makes a new task arrive live. Kept
+    when one such matter already waits, so a second ``make demo`` adds nothing.
+    """
+    collective = demo_collectives(village_code=village_code)[0]
+    waiting = Matter.objects.filter(
+        organization=collective, status=MatterStatus.IN_PROGRESS, next_step=Step.CHECK_BY_TOWNSHIP
+    )
+    for matter in waiting:
+        if Step.APPROVE_BY_TOWNSHIP in matter.required_steps:
+            return matter
+    version = rule_version_in_force(county=collective.county, on_date=timezone.localdate())
+    band = bands_reaching(version, Step.APPROVE_BY_TOWNSHIP)[0]
+    scenario = Scenario("waiting for the township officer, then the leader", Step.CHECK_BY_TOWNSHIP)
+    with transaction.atomic():
+        return _play(cast_for(collective), scenario, band, version, random.Random("leader-demo"))

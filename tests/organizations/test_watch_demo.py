@@ -59,3 +59,22 @@ def test_seeding_the_watch_demo_twice_adds_nothing(seeded_demo, sweep_reminders)
     scan_early_warnings()
     sweep_reminders()
     assert (EarlyWarning.objects.count(), TaskReminder.objects.count(), Notification.objects.count()) == before
+
+
+def test_the_officer_agreeing_gives_leader_dh_a_new_task(seeded_demo, django_capture_on_commit_callbacks):
+    from django.contrib.auth import get_user_model
+
+    from flows.models import Step
+    from organizations.demo import demo_matter_for_the_leader
+    from tests.drive import act
+
+    matter = demo_matter_for_the_leader()
+    assert matter.next_step == Step.CHECK_BY_TOWNSHIP
+    assert Step.APPROVE_BY_TOWNSHIP in matter.required_steps
+    officer = get_user_model().objects.get(username="officer_dh")
+    with django_capture_on_commit_callbacks(execute=True):
+        act(officer, matter)
+    arrived = Notification.objects.filter(
+        recipient__username="leader_dh", kind=NotificationKind.TASK_NEW, matter=matter
+    )
+    assert arrived.count() == 1
