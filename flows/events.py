@@ -21,20 +21,15 @@ from .notifications import notify
 
 # Records that are not news for the applicant: their own submission, and returns (the return has its own event).
 QUIET_DECISIONS = frozenset({Decision.SUBMIT, Decision.RETURN})
-MEETING_STEPS = frozenset({Step.DELIBERATE, Step.REVIEW_BY_PARTY_MEMBERS, Step.RESOLVE_BY_MEMBERS})
 OBJECTION_ROLES = frozenset({Role.VILLAGE_SECRETARY, Role.VILLAGE_SUPERVISOR})
 
 
 def step_roles(step: str) -> set[str]:
-    """The roles that act at a step: meetings belong to the village supervisor, publication steps to nobody."""
+    """The roles that hold a step: meetings belong to the village supervisor, publication steps to nobody."""
     # Imported here: services imports this module to call its hooks.
-    from .services import STEP_ROLES
+    from .services import HOLDER_ROLES
 
-    if step in STEP_ROLES:
-        return set(STEP_ROLES[step])
-    if step in MEETING_STEPS:
-        return {Role.VILLAGE_SUPERVISOR}
-    return set()
+    return set(HOLDER_ROLES.get(step, ()))
 
 
 def step_holders(matter: Matter, step: str):

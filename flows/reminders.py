@@ -21,16 +21,8 @@ from organizations.people import display_name
 
 from .models import Matter, MatterStatus, NotificationKind, ReminderLevel, Step, TaskReminder
 from .notifications import notify
-from .services import ACTIVE, STEP_ROLES
+from .services import ACTIVE, HOLDER_ROLES
 
-# Steps a person must act on, and who may. Meetings belong to the supervisor who records them;
-# publication steps wait for a timer, not a person, so they are never reminded.
-HUMAN_STEP_ROLES: dict[str, frozenset[str]] = {
-    **{step.value: frozenset(roles) for step, roles in STEP_ROLES.items()},
-    Step.DELIBERATE.value: frozenset({Role.VILLAGE_SUPERVISOR}),
-    Step.REVIEW_BY_PARTY_MEMBERS.value: frozenset({Role.VILLAGE_SUPERVISOR}),
-    Step.RESOLVE_BY_MEMBERS.value: frozenset({Role.VILLAGE_SUPERVISOR}),
-}
 ESCALATION_ROLES = frozenset({Role.TOWNSHIP_LEADER})
 LEVELS_IN_ORDER = [ReminderLevel.REMIND.value, ReminderLevel.ESCALATE.value]
 
@@ -45,7 +37,7 @@ def days_before_level(rule_version: RuleVersion, level: str) -> int:
 def _human_step_filter() -> Q:
     # The stored task reference ends with the node's name ("flows/asset_purchase.AssetPurchaseFlow.propose").
     condition = Q(pk__in=[])
-    for step in sorted(HUMAN_STEP_ROLES):
+    for step in sorted(HOLDER_ROLES):
         condition |= Q(flow_task__endswith=f".{step}")
     return condition
 
@@ -90,7 +82,7 @@ def task_holders(task: Task, matter: Matter) -> list:
     """Who holds a task: its owner once someone has taken it, else everyone who may act at its step."""
     if task.owner_id and task.owner.is_active:
         return [task.owner]
-    return list(users_holding(matter.organization, HUMAN_STEP_ROLES[task.flow_task.name]))
+    return list(users_holding(matter.organization, HOLDER_ROLES[task.flow_task.name]))
 
 
 def reminder_send(*, task_id: int, level: str, now: datetime.datetime | None = None) -> TaskReminder | None:
@@ -107,7 +99,7 @@ def reminder_send(*, task_id: int, level: str, now: datetime.datetime | None = N
         matter = (
             Matter.objects.select_related("organization", "rule_version").filter(process_id=task.process_id).first()
         )
-        if matter is None or not matter.is_open or step not in HUMAN_STEP_ROLES:
+        if matter is None or not matter.is_open or step not in HOLDER_ROLES:
             return None
         if task.created > now - datetime.timedelta(days=days_before_level(matter.rule_version, level)):
             return None

@@ -48,6 +48,14 @@ STEP_ROLES = {
     Step.APPROVE_BY_TOWNSHIP: {Role.TOWNSHIP_LEADER},
     Step.IMPLEMENT: {Role.VILLAGE_SECRETARY, Role.VILLAGE_CASHIER},
 }
+# Who holds a waiting step: those who act on it, and the supervisor who records its meeting.
+# Publication steps wait for their period to end, not for a person, so nobody holds them.
+HOLDER_ROLES: dict[str, frozenset[str]] = {
+    **{step.value: frozenset(roles) for step, roles in STEP_ROLES.items()},
+    Step.DELIBERATE.value: frozenset({Role.VILLAGE_SUPERVISOR}),
+    Step.REVIEW_BY_PARTY_MEMBERS.value: frozenset({Role.VILLAGE_SUPERVISOR}),
+    Step.RESOLVE_BY_MEMBERS.value: frozenset({Role.VILLAGE_SUPERVISOR}),
+}
 STEP_DECISIONS = {
     Step.APPLY: {Decision.SUBMIT},
     Step.PROPOSE: {Decision.AGREE, Decision.RETURN, Decision.REJECT},

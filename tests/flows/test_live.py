@@ -7,6 +7,7 @@ layer is Redis; otherwise the in-memory layer.
 """
 
 import io
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -30,6 +31,16 @@ from tests.flows.test_spine import to_step
 pytestmark = pytest.mark.django_db(transaction=True)
 
 WAIT = 10  # seconds a test waits for a message that should come
+
+
+def run_scenario(scenario):
+    """Run an async scenario to its end in a thread of its own.
+
+    A Playwright test that ran earlier in the same pytest worker leaves an event loop in the main
+    thread, and async_to_sync refuses to start there.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(async_to_sync(scenario)).result()
 
 
 @pytest.fixture(autouse=True)
@@ -70,7 +81,7 @@ def stream(recipient, action, *, until_kind: str, outsiders=()) -> list[dict]:
             await socket.disconnect()
         return messages
 
-    return async_to_sync(scenario)()
+    return run_scenario(scenario)
 
 
 def one_page_pdf() -> bytes:
@@ -92,7 +103,7 @@ def test_an_anonymous_socket_is_refused():
         connected, _ = await socket.connect()
         return connected
 
-    assert async_to_sync(scenario)() is False
+    assert run_scenario(scenario) is False
 
 
 def test_the_socket_sends_the_backlog_after_the_id_the_page_knew(world):
@@ -108,7 +119,7 @@ def test_the_socket_sends_the_backlog_after_the_id_the_page_knew(world):
         await socket.disconnect()
         return messages
 
-    messages = async_to_sync(scenario)()
+    messages = run_scenario(scenario)
     assert [(m["type"], m["id"], m["title"]) for m in messages] == [
         ("notification", second.pk, "二"),
         ("notification", third.pk, "三"),
@@ -126,7 +137,7 @@ def test_without_after_the_socket_starts_from_now(world):
         await socket.disconnect()
         return nothing
 
-    assert async_to_sync(scenario)()
+    assert run_scenario(scenario)
 
 
 def test_after_is_read_from_the_query_string():
@@ -251,7 +262,7 @@ def test_the_poll_loop_sends_a_row_a_worker_wrote_without_a_nudge(world, setting
         await socket.disconnect()
         return row, message
 
-    row, message = async_to_sync(scenario)()
+    row, message = run_scenario(scenario)
     assert (message["id"], message["kind"]) == (row.pk, NotificationKind.REMINDER)
 
 
@@ -275,7 +286,7 @@ def test_the_asgi_application_opens_the_stream_for_the_session_user(world):
         await socket.disconnect()
         return connected, message
 
-    connected, message = async_to_sync(scenario)()
+    connected, message = run_scenario(scenario)
     assert connected
     assert message["id"] == row.pk
 
@@ -288,7 +299,7 @@ def test_the_asgi_application_refuses_another_sites_origin(world):
         connected, _ = await socket.connect()
         return connected
 
-    assert async_to_sync(scenario)() is False
+    assert run_scenario(scenario) is False
 
 
 def test_the_asgi_application_refuses_a_socket_without_a_session(world):
@@ -297,7 +308,7 @@ def test_the_asgi_application_refuses_a_socket_without_a_session(world):
         connected, _ = await socket.connect()
         return connected
 
-    assert async_to_sync(scenario)() is False
+    assert run_scenario(scenario) is False
 
 
 def test_the_stream_ends_when_the_session_ends(world, settings):
@@ -311,4 +322,4 @@ def test_the_stream_ends_when_the_session_ends(world, settings):
         await database_sync_to_async(Session.objects.all().delete)()  # logged out elsewhere, or timed out
         return await socket.receive_output(timeout=WAIT)
 
-    assert async_to_sync(scenario)()["type"] == "websocket.close"
+    assert run_scenario(scenario)["type"] == "websocket.close"
