@@ -351,12 +351,17 @@ def split_spending(today: datetime.date, *, rules: RulesOn | None = None) -> lis
             groups[(matter.organization_id, matter.transaction_type, what, value)].append(matter)
     raised = []
     flagged: list[set[int]] = []
+    # Bands read once per rule version and type: a sweep over many groups reads them a handful of times.
+    thresholds_of: dict[tuple[int, str], list[Decimal]] = {}
     # Payee groups first: when the same parts share payee and purpose, one warning names them.
     for (_organization_id, transaction_type, what, value), parts in sorted(groups.items(), key=lambda item: item[0]):
         version = rules(parts[0].organization)
         if version is None or len(parts) < 2:
             continue
-        thresholds = split_thresholds(version, transaction_type)
+        key = (version.pk, transaction_type)
+        if key not in thresholds_of:
+            thresholds_of[key] = split_thresholds(version, transaction_type)
+        thresholds = thresholds_of[key]
         for start in range(len(parts) - 1):
             threshold, group = _split_group(parts, start, version.split_window_days, thresholds)
             ids = {matter.pk for matter in group}

@@ -11,6 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -240,6 +241,25 @@ def test_parts_count_within_the_countys_window(world, bank, days_apart, raised):
     apply_disbursement(world, bank, "9000.00")
     Matter.objects.filter(pk=first.pk).update(created_at=timezone.now() - days_apart * DAY)
     assert len(split_spending(today())) == raised
+
+
+def test_a_repeat_split_sweep_keeps_its_query_count_whatever_the_number_of_groups(world, bank):
+    def split_pair(number):
+        apply_disbursement(world, bank, "12000.00", payee=f"施工队{number}", purpose=f"工程{number}")
+        apply_disbursement(world, bank, "9000.00", payee=f"施工队{number}", purpose=f"工程{number}")
+
+    def queries_of_a_repeat_sweep():
+        split_spending(today())
+        with CaptureQueriesContext(connection) as captured:
+            assert split_spending(today()) == []
+        return len(captured)
+
+    split_pair(1)
+    with_one_group = queries_of_a_repeat_sweep()
+    for number in (2, 3, 4):
+        split_pair(number)
+    assert queries_of_a_repeat_sweep() == with_one_group
+    assert EarlyWarning.objects.filter(rule=WarningRule.SPLIT_SPENDING).count() == 4
 
 
 def test_purchases_split_under_the_quotation_threshold_are_flagged(world):
