@@ -34,10 +34,13 @@
     var title = document.createElement(event.url ? "a" : "span");
     if (event.url) { title.href = event.url; }
     title.textContent = event.title;
-    var label = document.createElement("div");
-    label.className = "muted";
-    label.textContent = event.kind_label;
-    item.appendChild(label);
+    // Most titles already begin with their kind ("新的待办：…"): the label would only repeat it.
+    if (event.kind_label && event.title.indexOf(event.kind_label) !== 0) {
+      var label = document.createElement("div");
+      label.className = "muted";
+      label.textContent = event.kind_label;
+      item.appendChild(label);
+    }
     item.appendChild(title);
     box.appendChild(item);
     setTimeout(function () { item.remove(); }, 8000);
