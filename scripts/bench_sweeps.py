@@ -75,6 +75,23 @@ def copy_row(obj: Model, **changes) -> Model:
     return type(obj)(**values)
 
 
+def building(collective, index: int, name: str, value: str, status: str, **extra):
+    """An unsaved building of the collective (code ``<village>-ZC<index>``), bought in 2020 for ``value``."""
+    from registers.models import Asset
+
+    return Asset(
+        organization=collective,
+        code=f"{collective.code}-ZC{index:05d}",
+        name=name,
+        category="房屋",
+        unit_price=Decimal(value),
+        original_value=Decimal(value),
+        acquired_on=datetime.date(2020, 5, 1),
+        status=status,
+        **extra,
+    )
+
+
 class Data:
     """The world of the test suite, three template matters, and bulk copies up to a size."""
 
@@ -279,15 +296,12 @@ class Data:
                 contracts.append((index, collective))
             if index % 8 == 3:
                 assets.append(
-                    Asset(
-                        organization=collective,
-                        code=f"{collective.code}-ZC{index:05d}",
-                        name=f"闲置仓库{index}",
-                        category="房屋",
-                        unit_price=Decimal("80000.00"),
-                        original_value=Decimal("80000.00"),
-                        acquired_on=datetime.date(2020, 5, 1),
-                        status=AssetStatus.IDLE,
+                    building(
+                        collective,
+                        index,
+                        f"闲置仓库{index}",
+                        "80000.00",
+                        AssetStatus.IDLE,
                         idle_since=today - 200 * DAY,
                     )
                 )
@@ -304,18 +318,7 @@ class Data:
                     area_mu=Decimal("35.50"),
                 )
             else:
-                leased.append(
-                    Asset(
-                        organization=collective,
-                        code=f"{collective.code}-ZC{index:05d}",
-                        name=f"门面房{index}",
-                        category="房屋",
-                        unit_price=Decimal("120000.00"),
-                        original_value=Decimal("120000.00"),
-                        acquired_on=datetime.date(2018, 3, 1),
-                        status=AssetStatus.LEASED,
-                    )
-                )
+                leased.append(building(collective, index, f"门面房{index}", "120000.00", AssetStatus.LEASED))
         Resource.objects.bulk_create(resources.values())
         leased_by_code = {asset.code: asset for asset in Asset.objects.bulk_create(assets + leased)}
         rows = []
