@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "registers",
     "documents",
     "flows",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 import flows.views
+from demo.seed import cast_for
 from documents.models import AccessAction, AccessLog, InspectorFlag, RenderedDocument, RenderStatus
 from flows.models import Decision, Matter, MatterStatus, Notice, Step
 from flows.services import (
@@ -25,7 +26,6 @@ from flows.services import (
     publication_try_close,
     step_perform,
 )
-from organizations.demo import cast_for
 from organizations.models import Organization, TransactionType
 
 pytestmark = pytest.mark.django_db(transaction=True)

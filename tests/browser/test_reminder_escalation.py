@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from flows.demo_reminders import demo_overdue_tasks
+from demo.reminders import demo_overdue_tasks
 from flows.models import ReminderLevel, Step, TaskReminder
 from flows.tasks import send_due_reminders
 

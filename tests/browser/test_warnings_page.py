@@ -4,7 +4,7 @@ records how it was handled, and it leaves the open list."""
 import pytest
 from playwright.sync_api import expect
 
-from registers.demo_warnings import demo_warning_cases
+from demo.warnings import demo_warning_cases
 from registers.models import EarlyWarning, WarningLevel
 from registers.warnings import warnings_scan
 

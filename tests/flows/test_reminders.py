@@ -12,8 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
+from demo.reminders import demo_overdue_tasks
 from flows import services
-from flows.demo_reminders import demo_overdue_tasks
 from flows.models import Notification, NotificationKind, ReminderLevel, Step, TaskReminder
 from flows.reminders import due_reminders, reminder_send
 from flows.tasks import send_due_reminders, send_task_reminder

@@ -15,11 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from demo.warnings import demo_warning_cases
 from flows import services
 from flows.models import Matter, Notification, NotificationKind, Step
 from organizations.models import Organization
 from registers import tasks
-from registers.demo_warnings import demo_warning_cases
 from registers.funds import income_record
 from registers.models import (
     AccountKind,

@@ -6,8 +6,8 @@ from collections import Counter
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
+from demo.seed import SCENARIOS, demo_collectives, matters_seed, matters_summary
 from flows.models import Matter
-from organizations.demo import SCENARIOS, demo_collectives, matters_seed, matters_summary
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from organizations.demo import DEFAULT_PASSWORD, demo_logins, demo_seed, format_table
+from demo.seed import DEFAULT_PASSWORD, demo_logins, demo_seed, format_table
 
 
 class Command(BaseCommand):

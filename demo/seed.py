@@ -36,6 +36,18 @@ from flows.services import (
     step_perform,
     task_take,
 )
+from organizations.models import (
+    MeetingBody,
+    Organization,
+    OrganizationKind,
+    Post,
+    Role,
+    RuleBand,
+    RuleVersion,
+    TransactionType,
+)
+from organizations.people import display_name
+from organizations.rules import rule_version_in_force, rule_version_seed_defaults
 from registers.contracts import contract_create, contract_total, payment_schedule
 from registers.funds import income_record
 from registers.identity import check_character
@@ -59,10 +71,6 @@ from registers.models import (
     ShareReason,
 )
 from registers.shares import certificates_reissue, shares_allocate
-
-from .models import MeetingBody, Organization, OrganizationKind, Post, Role, RuleBand, RuleVersion, TransactionType
-from .people import display_name
-from .rules import rule_version_in_force, rule_version_seed_defaults
 
 DEFAULT_PASSWORD = "demo12345"
 RULES_EFFECTIVE_FROM = datetime.date(2026, 1, 1)

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from django.utils import timezone
 from viewflow.workflow.models import Task
 
-from organizations.demo import TOWNSHIPS
+from demo.seed import TOWNSHIPS
+from flows.models import Matter, ReminderLevel, Step
+from flows.reminders import days_before_level, open_human_tasks
 from organizations.models import Organization
-
-from .models import Matter, ReminderLevel, Step
-from .reminders import days_before_level, open_human_tasks
 
 
 @dataclass(frozen=True)

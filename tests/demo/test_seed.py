@@ -6,7 +6,7 @@ import pytest
 from django.apps import apps
 from django.core.management import call_command
 
-from organizations.demo import (
+from demo.seed import (
     BANK_OPENING_RANGE,
     CASH_OPENING,
     SHARES_ADULT_ON,

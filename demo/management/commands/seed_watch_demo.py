@@ -7,9 +7,9 @@ warnings within a minute of ``make demo`` starting, to the users' live streams.
 
 from django.core.management.base import BaseCommand
 
-from flows.demo_reminders import demo_overdue_tasks
-from organizations.demo import demo_matter_for_the_leader
-from registers.demo_warnings import demo_warning_cases
+from demo.reminders import demo_overdue_tasks
+from demo.seed import demo_matter_for_the_leader
+from demo.warnings import demo_warning_cases
 
 
 class Command(BaseCommand):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from demo.seed import asset_code, bands_reaching, cast_for, collective_code, purchase_data, resource_code
 from flows.models import Decision, Matter, Notice, NoticeKind, PaymentFrequency, Step
 from flows.services import (
     VoteInput,
@@ -24,14 +25,12 @@ from flows.services import (
     step_perform,
     task_take,
 )
-from organizations.demo import asset_code, bands_reaching, cast_for, collective_code, purchase_data, resource_code
 from organizations.models import MeetingBody, Organization, TransactionType
 from organizations.people import display_name
 from organizations.rules import rule_version_in_force
-
-from .contracts import add_months, contract_create, contract_total, overlapping_contracts, payment_schedule
-from .funds import fund_balance, income_record, payment_record
-from .models import (
+from registers.contracts import add_months, contract_create, contract_total, overlapping_contracts, payment_schedule
+from registers.funds import fund_balance, income_record, payment_record
+from registers.models import (
     AccountKind,
     Asset,
     AssetStatus,

@@ -64,8 +64,8 @@ def test_seeding_the_watch_demo_twice_adds_nothing(seeded_demo, sweep_reminders)
 def test_the_officer_agreeing_gives_leader_dh_a_new_task(seeded_demo, django_capture_on_commit_callbacks):
     from django.contrib.auth import get_user_model
 
+    from demo.seed import demo_matter_for_the_leader
     from flows.models import Step
-    from organizations.demo import demo_matter_for_the_leader
     from tests.drive import act
 
     matter = demo_matter_for_the_leader()
