@@ -149,6 +149,11 @@ class RenderedDocument(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     rendered_at = models.DateTimeField(null=True, blank=True)
+    # The job is safe to lose (documents/tasks.py): when it was last sent to the broker, when a worker
+    # rendering it last showed it was alive, and how many times a worker has started on it.
+    queued_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
     # A newer rendering (after a correction) supersedes this one; old files stay for the record.
     superseded_at = models.DateTimeField(null=True, blank=True)
 

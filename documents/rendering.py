@@ -31,6 +31,7 @@ from organizations.models import OrganizationKind
 from organizations.people import display_name
 
 from .models import AccessAction, AccessLog, CorrectionRequest, CorrectionStatus, RenderedDocument, RenderStatus
+from .render_lease import render_claim
 from .services import access_log_record
 
 logger = logging.getLogger(__name__)
@@ -57,11 +58,11 @@ def _new_verification_code() -> str:
 
 
 def _queue(document: RenderedDocument) -> None:
-    from .tasks import render_document as render_task
+    from .tasks import render_queue
 
-    # robust: a broker that is down must not undo the write that asked for the PDF; the status
-    # view shows it pending, and asking again queues it again.
-    transaction.on_commit(lambda: render_task.delay(document.pk), robust=True)
+    # After commit; a broker that is down must not undo the write that asked for the PDF: the status
+    # view shows it pending, and beat's sweep queues it once the broker is back.
+    transaction.on_commit(lambda: render_queue(document.pk))
 
 
 def _request(kind: str, *, requested_by=None, **target) -> RenderedDocument:
@@ -538,7 +539,9 @@ def render_document(document: RenderedDocument) -> RenderedDocument:
     ).get(pk=document.pk)
     if document.status == RenderStatus.DONE and document.pdf:
         return document
-    _progress(document, 5, status=RenderStatus.RENDERING, error="")
+    if not render_claim(document):
+        return document  # done meanwhile, held by a live worker, or given up on (documents/render_lease.py)
+    _progress(document, 5)
     try:
         # The volume is a document of the collective, in its language, whoever asked for it.
         with translation.override(settings.LANGUAGE_CODE):

@@ -1,15 +1,21 @@
-"""Background work of the archive: rendering dossiers, minutes and printable notices as PDF."""
+"""Background work of the archive: rendering dossiers, minutes and printable notices as PDF.
 
-import datetime
+Each job is safe to lose (project/jobs.py): a worker claims the document before rendering it and keeps a
+heartbeat while it does (documents/render_lease.py); beat's sweep queues again whatever is still pending
+or rendering with no live worker, whichever broker lost the message.
+"""
 
 from celery import shared_task
 from django.utils import timezone
 
-from . import rendering
-from .models import RenderedDocument, RenderStatus
+from project.jobs import enqueue
 
-# A document still pending this long after it was asked for lost its message (broker down at commit).
-STALE_AFTER = datetime.timedelta(minutes=10)
+from . import rendering
+from .models import RenderedDocument
+from .render_lease import render_heartbeat, stale_documents
+
+# One sweep queues at most this many documents; the next sweep takes the rest.
+SWEEP_BATCH = 200
 
 
 @shared_task(
@@ -20,19 +26,30 @@ STALE_AFTER = datetime.timedelta(minutes=10)
     max_retries=5,
 )
 def render_document(document_id: int) -> str:
-    """Render one RenderedDocument; a document already DONE is left as it is, so a repeat is harmless."""
+    """Render one RenderedDocument; one already DONE, or held by a live worker, is left as it is."""
     document = RenderedDocument.objects.get(pk=document_id)
-    return rendering.render_document(document).pdf.name
+    with render_heartbeat(document_id):
+        return rendering.render_document(document).pdf.name
+
+
+def render_queue(document_id: int) -> bool:
+    """Send the document's job to the broker now, and note when; False when the broker cannot take it."""
+    if not enqueue(render_document, document_id):
+        return False
+    RenderedDocument.objects.filter(pk=document_id).update(queued_at=timezone.now())
+    return True
 
 
 @shared_task
 def render_stale_documents() -> int:
-    """Beat's sweep: queue again every current document that has waited too long for a worker."""
-    stale = RenderedDocument.objects.filter(
-        status=RenderStatus.PENDING, superseded_at__isnull=True, requested_at__lte=timezone.now() - STALE_AFTER
-    ).values_list("pk", flat=True)
+    """Beat's sweep: queue again every current document whose job was lost (still pending, or rendering
+    with no heartbeat for a lease); returns how many were queued."""
+    stale = list(stale_documents().values_list("pk", flat=True)[:SWEEP_BATCH])
     queued = 0
-    for document_id in list(stale):
-        render_document.delay(document_id)
-        queued += 1
+    for document_id in stale:
+        # Marked as queued even when the broker refuses, so one outage does not make every sweep retry
+        # the whole backlog at once; it comes round again after JOB_REQUEUE_SECONDS.
+        RenderedDocument.objects.filter(pk=document_id).update(queued_at=timezone.now())
+        if enqueue(render_document, document_id):
+            queued += 1
     return queued

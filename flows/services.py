@@ -21,6 +21,7 @@ from organizations.jurisdiction import require_act
 from organizations.models import MeetingBody, MeetingRule, OnFailedVote, OrganizationKind, Role
 from organizations.people import display_name
 from organizations.rules import band_for, evaluate_vote, rule_version_in_force
+from project.jobs import enqueue_on_commit
 from registers.models import Member, MemberStatus
 
 from . import events
@@ -509,9 +510,11 @@ def publication_open(*, matter: Matter, step: str) -> Notice:
         ends_at=now + datetime.timedelta(days=matter.rule_version.publication_days),
     )
     _record(matter, publish_step, Decision.PUBLISHED, opinion=notice.title)
-    # robust: a broker that is down must not turn a saved step into an error page; beat's sweep
-    # (close_due_publications) closes the period anyway.
-    transaction.on_commit(lambda: close_publication.apply_async((notice.pk,), eta=notice.ends_at), robust=True)
+    # A broker that is down must not turn a saved step into an error page; beat's sweep
+    # (close_due_publications) closes the period anyway. So does it for a period ending later than Redis
+    # keeps a message unacknowledged: Redis would hand such an ETA out again and again until it is due.
+    if notice.ends_at - now < datetime.timedelta(seconds=settings.REDIS_VISIBILITY_TIMEOUT):
+        enqueue_on_commit(close_publication, notice.pk, eta=notice.ends_at)
     return notice
 
 

@@ -1,5 +1,6 @@
 """The Celery application: broker from settings (Redis, or a SQLite file when there is none)."""
 
+import datetime
 import os
 
 from celery import Celery
@@ -26,9 +27,19 @@ def schedule_periodic_work(sender, **kwargs):
         name="ledger checkpoint",
     )
     sender.add_periodic_task(
-        600,
+        settings.JOB_SWEEP_SECONDS,
         sender.signature("documents.tasks.render_stale_documents"),
-        name="render documents whose message was lost",
+        name="render documents whose job was lost",
+    )
+    sender.add_periodic_task(
+        settings.JOB_REQUEUE_SECONDS,
+        sender.signature("registers.tasks.render_missing_certificates"),
+        name="render certificates whose job was lost",
+    )
+    sender.add_periodic_task(
+        3600,
+        sender.signature("project.celery.purge_handled_messages"),
+        name="purge handled messages from the SQLite broker",
     )
     sender.add_periodic_task(
         settings.REMINDER_SWEEP_SECONDS,
@@ -40,3 +51,30 @@ def schedule_periodic_work(sender, **kwargs):
         sender.signature("registers.tasks.scan_early_warnings"),
         name="early-warning rules",
     )
+
+
+# Handled messages of the SQLite broker: kombu marks a delivered message invisible and never deletes it.
+HANDLED_MESSAGE_RETENTION = datetime.timedelta(days=1)
+
+
+@app.task(name="project.celery.purge_handled_messages")
+def purge_handled_messages() -> int:
+    """Delete the SQLite broker's messages delivered more than a day ago; nothing to do on Redis."""
+    from django.conf import settings
+    from sqlalchemy import create_engine, text
+
+    url = settings.CELERY_BROKER_URL
+    if not url.startswith("sqla+"):
+        return 0
+    engine = create_engine(url.removeprefix("sqla+"))
+    try:
+        with engine.begin() as connection:
+            # kombu stamps the column with the local, naive time of the delivery.
+            before = datetime.datetime.now() - HANDLED_MESSAGE_RETENTION
+            deleted = connection.execute(
+                text("DELETE FROM kombu_message WHERE visible = :handled AND timestamp < :before"),
+                {"handled": False, "before": before},
+            )
+            return deleted.rowcount
+    finally:
+        engine.dispose()

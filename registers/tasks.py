@@ -1,11 +1,15 @@
 """Background work of the registers: rendering share certificates (股权证) as PDF, and the early-warning sweeps."""
 
+import datetime
+
 from celery import shared_task
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+
+from project.jobs import enqueue
 
 from .models import ShareCertificate, ShareKind
 from .warnings import contract_check, movement_check, warnings_scan
@@ -55,6 +59,23 @@ def render_certificate(certificate_id: int) -> str:
         certificate.pdf.save(f"{certificate.number}.pdf", ContentFile(pdf), save=False)
         certificate.save(update_fields=["pdf"])
     return certificate.pdf.name
+
+
+# A certificate whose PDF is still missing this long after it was issued lost its job.
+CERTIFICATE_SWEEP_BATCH = 200
+
+
+@shared_task
+def render_missing_certificates() -> int:
+    """Beat's sweep: queue again the current certificates issued by a matter whose PDF never came.
+
+    Certificates seeded in bulk (no matter) are rendered when first opened, as their seeding intends.
+    """
+    issued_before = timezone.now() - datetime.timedelta(seconds=settings.JOB_REQUEUE_SECONDS)
+    missing = ShareCertificate.objects.filter(
+        superseded_at__isnull=True, matter__isnull=False, pdf="", issued_at__lt=issued_before
+    ).order_by("pk")
+    return sum(enqueue(render_certificate, pk) for pk in missing.values_list("pk", flat=True)[:CERTIFICATE_SWEEP_BATCH])
 
 
 # --- early warnings (监督预警) -------------------------------------------------------------

@@ -106,6 +106,30 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TIMEZONE = "Asia/Shanghai"
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Every job is safe to lose (project/jobs.py): acknowledged once done (acks late, above), given back to
+# the broker when the worker process running it dies, and stopped rather than left half-run when the
+# worker loses its broker, which then delivers it again.
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Redis gives a message its worker took but never acknowledged (the worker was killed) back to the queue
+# after this many seconds. It must outlast every countdown and ETA the product sets (retries back off to
+# 600 s at most; publication periods ending later than this are closed by beat's sweep), or Redis would
+# deliver those twice. The SQLite broker has no such timeout: beat's sweeps below find what it loses.
+REDIS_VISIBILITY_TIMEOUT = env_int("REDIS_VISIBILITY_TIMEOUT", 900)
+if REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": REDIS_VISIBILITY_TIMEOUT,
+        # Look for such messages every 10 s rather than every 100 s (kombu's interval × throttle).
+        "unacked_restore_interval": 10,
+        "unacked_restore_throttle": 1,
+    }
+# A rendering job whose worker showed no sign of life (a heartbeat) for this long is taken as lost (seconds).
+JOB_LEASE_SECONDS = env_int("JOB_LEASE_SECONDS", 120)
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 20)
+# A job queued this long ago whose work has not started is queued again (seconds).
+JOB_REQUEUE_SECONDS = env_int("JOB_REQUEUE_SECONDS", 600)
+# How often beat looks for lost jobs: documents pending or rendering, certificates without their PDF (seconds).
+JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 60)
 # How often beat looks for publication periods that have ended (seconds).
 PUBLICATION_SWEEP_SECONDS = env_int("PUBLICATION_SWEEP_SECONDS", 30)
 # How often beat seals the tamper-evident log with a Merkle checkpoint (seconds).
