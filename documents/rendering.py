@@ -8,13 +8,13 @@ verification code, and pypdf then draws the scan page into the placeholder. So t
 "page X of Y" footer and the page count hold for the scans too.
 """
 
-import base64
 import hashlib
 import logging
 import re
 import secrets
-from dataclasses import dataclass, field
+import tempfile
 from io import BytesIO
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +32,7 @@ from organizations.people import display_name
 
 from .models import AccessAction, AccessLog, CorrectionRequest, CorrectionStatus, RenderedDocument, RenderStatus
 from .render_lease import render_claim
+from .scans import Scan, prepare_scan, scan_fetcher
 from .services import access_log_record
 
 logger = logging.getLogger(__name__)
@@ -41,10 +42,6 @@ PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px; its PDF is in points
 # The box a PDF scan page is drawn into, inside a placeholder page of the appendix (see pdf/styles.css).
 SLOT_WIDTH_MM = 178
 SLOT_HEIGHT_MM = 236
-# Scans are downscaled to A4 at 300 dpi: enough to read, small enough to keep the volume light.
-IMAGE_MAX_SIDE = 3508
-TIFF_MAX_FRAMES = 200
-IMAGE_TYPES = {"image/jpeg", "image/png", "image/tiff"}
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -198,99 +195,7 @@ def _footer_context(document: RenderedDocument) -> dict:
     }
 
 
-# --- scans ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Scan:
-    """One evidence file as the dossier shows it: image pages inline, PDF pages in the appendix."""
-
-    evidence: object
-    number: int
-    step_label: str
-    images: list[str] = field(default_factory=list)
-    pdf: object = None
-    pdf_pages: int = 0
-    problem: str = ""
-
-    @property
-    def anchor(self) -> str:
-        return f"scan-{self.evidence.pk}"
-
-    @property
-    def is_image(self) -> bool:
-        return bool(self.images)
-
-    @property
-    def is_pdf(self) -> bool:
-        return self.pdf is not None
-
-    @property
-    def slots(self) -> list[tuple[int, str]]:
-        """(1-based page of the scan, anchor of its placeholder page)."""
-        return [(page, f"slot-{self.evidence.pk}-{page}") for page in range(1, self.pdf_pages + 1)]
-
-
-def _image_pages(data: bytes) -> list[str]:
-    from PIL import Image, ImageOps, ImageSequence
-
-    pages = []
-    with Image.open(BytesIO(data)) as image:
-        lossy = image.format == "JPEG"
-        for index, frame in enumerate(ImageSequence.Iterator(image)):
-            if index >= TIFF_MAX_FRAMES:
-                break
-            page = ImageOps.exif_transpose(frame)  # phone photos come sideways otherwise
-            page = page.convert("L" if page.mode in ("1", "L", "LA", "I", "I;16", "F") else "RGB")
-            page.thumbnail((IMAGE_MAX_SIDE, IMAGE_MAX_SIDE))
-            buffer = BytesIO()
-            if lossy:
-                page.save(buffer, "JPEG", quality=85)
-                mime = "image/jpeg"
-            else:
-                page.save(buffer, "PNG", optimize=True)
-                mime = "image/png"
-            pages.append(f"data:{mime};base64,{base64.b64encode(buffer.getvalue()).decode('ascii')}")
-    return pages
-
-
-def _read_pdf(data: bytes):
-    from pypdf import PdfReader, PdfWriter
-
-    reader = PdfReader(BytesIO(data))
-    if reader.is_encrypted:
-        reader.decrypt("")
-    # Pages held by a writer can have their rotation moved into their content before merging.
-    pdf = PdfWriter(clone_from=reader)
-    if not pdf.pages:
-        raise ValueError("no pages")
-    return pdf
-
-
-def prepare_scan(evidence, number: int, step_label: str) -> Scan:
-    """Read one evidence file from storage, check its fingerprint, and decode it for the volume."""
-    scan = Scan(evidence=evidence, number=number, step_label=step_label)
-    # Storage errors propagate: the task retries rather than print a volume with a hole in it.
-    with evidence.file.open("rb") as handle:
-        data = handle.read()
-    if hashlib.sha256(data).hexdigest() != evidence.sha256:
-        scan.problem = _("The stored file no longer matches the fingerprint taken when it arrived; not embedded.")
-        return scan
-    try:
-        if evidence.content_type == "application/pdf":
-            scan.pdf = _read_pdf(data)
-            scan.pdf_pages = len(scan.pdf.pages)
-        elif evidence.content_type in IMAGE_TYPES:
-            scan.images = _image_pages(data)
-        else:
-            scan.problem = _("This kind of file cannot be embedded.")
-    # The bytes are in memory and intact; whatever a damaged scan makes a decoder raise, the volume
-    # notes it next to the file's fingerprint instead of failing forever.
-    except Exception as error:
-        logger.warning("evidence %s could not be embedded: %s", evidence.pk, error)
-        scan.pdf, scan.pdf_pages, scan.images = None, 0, []
-        scan.problem = _("The file could not be read for embedding (%(error)s).") % {"error": type(error).__name__}
-    return scan
+# --- scans: documents/scans.py ----------------------------------------------------------------------
 
 
 def _step_order(step: str) -> int:
@@ -449,13 +354,12 @@ def _progress(document: RenderedDocument, progress: int, **fields) -> None:
     job_progress(document=document)
 
 
-def _write_pdf(html: str):
-    """Lay out the HTML; returns (WeasyPrint document, PDF bytes). No network, no files: data: URIs only."""
+def _write_pdf(html: str, folder=None):
+    """Lay out the HTML; returns (WeasyPrint document, PDF bytes). No network: data: URIs, and the scans'
+    files when ``folder`` (the rendering's work folder) is given."""
     from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
 
-    fetcher = URLFetcher(allowed_protocols={"data"})
-    laid_out = HTML(string=html, base_url=site_url("/"), url_fetcher=fetcher).render()
+    laid_out = HTML(string=html, base_url=site_url("/"), url_fetcher=scan_fetcher(folder)).render()
     return laid_out, laid_out.write_pdf()
 
 
@@ -504,18 +408,22 @@ def _page_count(pdf: bytes) -> int:
 def _build(document: RenderedDocument) -> bytes:
     kind = document.kind
     if kind == RenderedDocument.Kind.DOSSIER:
-        files = ordered_evidence(document.matter)
-        scans = []
-        for number, evidence in enumerate(files, start=1):
-            scans.append(prepare_scan(evidence, number, _step_label(evidence.step)))
-            _progress(document, 10 + 40 * number // len(files))
-        html = render_to_string("documents/pdf/dossier.html", dossier_context(document, scans))
-        _progress(document, 60)
-        laid_out, pdf = _write_pdf(html)
-        _progress(document, 80)
-        pdf = _draw_scans(pdf, laid_out, scans)
-        _progress(document, 90)
-        return pdf
+        # The scans' files live in a folder of this rendering only, gone when it ends. Progress is told
+        # at fixed stages, never per scan: the job's queries stay the same however many scans there are.
+        with tempfile.TemporaryDirectory(prefix="dossier-") as folder:
+            files = ordered_evidence(document.matter)
+            scans = [
+                prepare_scan(evidence, number, _step_label(evidence.step), Path(folder))
+                for number, evidence in enumerate(files, start=1)
+            ]
+            _progress(document, 40)
+            html = render_to_string("documents/pdf/dossier.html", dossier_context(document, scans))
+            _progress(document, 60)
+            laid_out, pdf = _write_pdf(html, Path(folder))
+            _progress(document, 80)
+            pdf = _draw_scans(pdf, laid_out, scans)
+            _progress(document, 90)
+            return pdf
     if kind == RenderedDocument.Kind.MINUTES:
         html = render_to_string("documents/pdf/minutes.html", minutes_context(document))
     else:

@@ -377,7 +377,7 @@ def test_a_scan_whose_file_changed_is_named_not_embedded(world, archived, media_
 def test_a_failed_render_is_recorded_and_raised(world, archived, monkeypatch):
     document = rendering.dossier_request(matter=archived)
 
-    def broken(html):
+    def broken(html, *folder):
         raise RuntimeError("no fonts today")
 
     monkeypatch.setattr(rendering, "_write_pdf", broken)
