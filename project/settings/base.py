@@ -5,7 +5,7 @@ from pathlib import Path
 import dj_database_url
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_str, storage_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime files (SQLite database, broker file, uploads) live outside the code and the web root.
@@ -174,6 +174,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Evidence files, thumbnails and rendered PDFs go to an S3-compatible object store when STORAGE_URL is set
+# (s3://KEY:SECRET@host:port/bucket, see settings/env.py), to MEDIA_ROOT otherwise. Code reads and writes
+# them only through the storage API (field.open(), storage.save()), never by a path on disk.
+STORAGE_URL = env_str("STORAGE_URL", "")
+if STORAGE_URL:
+    STORAGES["default"] = storage_from_url(STORAGE_URL)
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
