@@ -103,8 +103,11 @@ class Installation:
         self.processes[name] = process
         return process
 
-    def start_worker(self, name: str, *, beat: bool = False, env: dict | None = None) -> subprocess.Popen:
-        command = [PYTHON, "-m", "celery", "-A", "project", "worker", "--pool=solo", "-l", "info", "-n", f"{name}@%h"]
+    def start_worker(
+        self, name: str, *, beat: bool = False, pool: str = "solo", env: dict | None = None
+    ) -> subprocess.Popen:
+        command = [PYTHON, "-m", "celery", "-A", "project", "worker", f"--pool={pool}", "--concurrency=1"]
+        command += ["-l", "info", "-n", f"{name}@%h"]
         command += ["-Q", self.queue]
         if beat:
             command += ["-B", "-s", str(self.folder / f"{name}-beat-schedule")]
@@ -130,7 +133,8 @@ class Installation:
             import psycopg
 
             with psycopg.connect(self.database_url, autocommit=True) as connection:
-                return connection.execute(sql, parameters).fetchall()
+                cursor = connection.execute(sql, parameters)
+                return cursor.fetchall() if cursor.description else []
         with sqlite3.connect(self.folder / "var" / "db.sqlite3", timeout=20) as connection:
             return connection.execute(sql.replace("%s", "?"), parameters).fetchall()
 
