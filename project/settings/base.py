@@ -166,6 +166,8 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "project" / "static"]
+# The public address printed on dossiers and notices (their QR codes lead back to it).
+SITE_URL = env_str("SITE_URL", "")
 # Uploaded evidence lives outside the web root and is served only through a checked view.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # No URL serves this folder (only Django's test live server would); files go out through checked views.
