@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from PIL import Image
 
 from documents import rendering, scans
@@ -129,3 +130,18 @@ def test_the_dossier_costs_the_same_queries_however_large_it_is(world):
     large = run_to_end(world, large)
     assert large.step_records.count() > small.step_records.count()
     assert dossier_queries(large) == dossier_queries(small)
+
+
+def test_a_truncated_upload_is_refused_even_once_weasyprint_is_loaded():
+    import weasyprint.images  # noqa: F401 — sets Pillow's LOAD_TRUNCATED_IMAGES for the whole process
+    from django.core.exceptions import ValidationError
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from PIL import ImageFile
+
+    from documents.services import evidence_check
+
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    whole = jpeg(size=(600, 800))
+    with translation.override("en"), pytest.raises(ValidationError, match="could not be read"):
+        evidence_check(upload=SimpleUploadedFile("half.jpg", whole[: len(whole) // 2]))
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # left as WeasyPrint wants it for rendering
