@@ -70,6 +70,7 @@ from registers.models import (
     ShareLedgerEntry,
     ShareReason,
 )
+from registers.selectors import id_number_index
 from registers.shares import certificates_reissue, shares_allocate
 
 # Meets the password policy (10 characters, at least three kinds, not the username).
@@ -336,9 +337,9 @@ def _assign_flags(rng: random.Random, members: list[Member]) -> None:
 
 
 def _seed_members(report: SeedReport, collective: Organization, *, village_number: int) -> None:
-    existing = set(Member.objects.filter(organization=collective).values_list("id_number", flat=True))
+    existing = set(Member.objects.filter(organization=collective).values_list("id_number_index", flat=True))
     for member in demo_members(village_number=village_number, seed=f"members-{collective.code}"):
-        created = member.id_number not in existing
+        created = id_number_index(member.id_number) not in existing
         if created:
             member.organization = collective
             member.full_clean()

@@ -16,11 +16,12 @@ from .crypto import blind_index, is_sealed, seal, unseal
 
 def sealed_context(field) -> str:
     # Bound into each ciphertext: a value copied into another column does not open there. Historical
-    # models (django-simple-history) keep the tracked model's name, so their copies open alike.
+    # models (django-simple-history, also as migrations see them) use the tracked model's name, so a
+    # history row's copy opens like the row's own value.
     model = field.model
     name = model._meta.object_name
-    if name.startswith("Historical") and hasattr(model, "instance_type"):
-        name = model.instance_type._meta.object_name
+    if name.startswith("Historical") and any(f.name == "history_id" for f in model._meta.fields):
+        name = name.removeprefix("Historical")
     return f"{model._meta.app_label}.{name}.{field.name}"
 
 

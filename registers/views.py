@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from flows.models import Disposal, Leasing, ResourceContracting
 from organizations.jurisdiction import get_for_user, visible, visible_organizations
 from organizations.models import OrganizationKind
+from protection.fields import BlindIndexField
 
 from . import exports
 from .funds import fund_balance
@@ -106,6 +107,8 @@ def _changes(entry, previous) -> list[tuple[str, str, str]]:
     changes = []
     for change in entry.diff_against(previous).changes:
         field = model._meta.get_field(change.field)
+        if isinstance(field, BlindIndexField):
+            continue  # a keyed hash of the ID number: nothing a reader can use
         changes.append((capfirst(field.verbose_name), _shown(field, change.old), _shown(field, change.new)))
     return changes
 
