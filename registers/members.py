@@ -8,7 +8,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.models import Organization
-
 from protection.masking import mask_id_number
 
 from .models import Member, MemberStatus

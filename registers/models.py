@@ -388,6 +388,7 @@ class WarningRule(models.TextChoices):
     ASSET_IDLE = "asset_idle", _("Asset idle too long")
     OFF_PLATFORM_TRADING = "off_platform_trading", _("Off-platform trading (场外交易)")
     OBJECTION_UNHANDLED = "objection_unhandled", _("Publication ended with an objection not handled")
+    OBJECTION_SURGE = "objection_surge", _("Many objections to one notice in a short time")
 
 
 class WarningLevel(models.TextChoices):

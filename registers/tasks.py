@@ -12,7 +12,6 @@ from protection.masking import mask_id_number
 from .models import ShareCertificate, ShareKind
 from .warnings import contract_check, movement_check, warnings_scan
 
-
 # All but the last four characters hidden: enough to tell holders apart, not to reuse the number.
 masked_id_number = mask_id_number
 

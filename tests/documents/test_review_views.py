@@ -372,7 +372,16 @@ def test_access_log_refuses_reversed_dates(client, world):
 
 @pytest.mark.parametrize(
     "persona",
-    ["inspector", "inspector_b", "leader_a", "officer_a", "secretary_a1", "county_admin", "system_admin", "security_admin"],
+    [
+        "inspector",
+        "inspector_b",
+        "leader_a",
+        "officer_a",
+        "secretary_a1",
+        "county_admin",
+        "system_admin",
+        "security_admin",
+    ],
 )
 def test_only_the_audit_admin_reads_the_access_log(client, world, persona):
     client.force_login(getattr(world, persona))

@@ -17,16 +17,16 @@ from flows.models import Decision, Matter, MatterStatus, MemberCandidate, Step
 from flows.selectors import matter_history
 from forms.member_confirmation import MemberConfirmationApplicationForm
 from organizations.models import MeetingBody
+from protection.masking import mask_id_number
 from registers.identity import check_character
 from registers.members import on_roster_message, repeated_message
 from registers.models import Member, MembershipBasis, MemberStatus
+from registers.selectors import id_number_index
 from tests.concurrency.test_two_approvers import run_at_once
 from tests.conftest import build_world
 from tests.drive import act, refresh, run_to_end
 from tests.factories import MemberFactory, valid_id_number
 from tests.flows.test_spine import to_step
-from protection.masking import mask_id_number
-from registers.selectors import id_number_index
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +73,9 @@ def test_confirmation_takes_the_member_assembly_and_puts_the_persons_on_the_rost
     assert matter.member_body == MeetingBody.MEMBER_ASSEMBLY
     assert Step.REVIEW_BY_PARTY_MEMBERS in matter.required_steps
     assert Step.APPROVE_BY_TOWNSHIP in matter.required_steps
-    assert not Member.objects.filter(id_number_index=id_number_index(born["id_number"])).exists(), "nobody joins before approval"
+    assert not Member.objects.filter(id_number_index=id_number_index(born["id_number"])).exists(), (
+        "nobody joins before approval"
+    )
 
     matter = run_to_end(world, matter)
 

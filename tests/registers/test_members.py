@@ -10,8 +10,8 @@ from django.utils.translation import gettext as _
 
 from registers.members import members_confirm, on_roster_message, repeated_message
 from registers.models import Member, MembershipBasis, MemberStatus
-from tests.factories import MemberFactory, valid_id_number
 from registers.selectors import id_number_index
+from tests.factories import MemberFactory, valid_id_number
 
 pytestmark = pytest.mark.django_db
 
