@@ -263,7 +263,10 @@ def test_a_busy_session_still_ends_after_twelve_hours(client, world):
     client.force_login(world.leader_a)
     _age_session(
         client,
-        **{SESSION_STARTED_KEY: timezone.now() - datetime.timedelta(hours=12, minutes=1), LAST_SEEN_KEY: timezone.now()},
+        **{
+            SESSION_STARTED_KEY: timezone.now() - datetime.timedelta(hours=12, minutes=1),
+            LAST_SEEN_KEY: timezone.now(),
+        },
     )
     response = client.get(reverse("flows:inbox"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))

@@ -66,14 +66,18 @@ def test_system_admin_grants_posts_below_its_place_only(world):
     assert posted.pk
     township_admin = UserFactory(username="sys_ta")
     PostFactory(user=township_admin, organization=world.township_a, role=Role.SYSTEM_ADMIN)
-    newcomer, _password = services.account_create(actor=township_admin, username="new_a", last_name="新", first_name="人")
+    newcomer, _password = services.account_create(
+        actor=township_admin, username="new_a", last_name="新", first_name="人"
+    )
     with pytest.raises(PermissionDenied):  # outside its part of the tree
         services.post_grant(
             actor=township_admin, account=newcomer, organization=world.village_b1, role=Role.VILLAGE_CASHIER
         )
     with pytest.raises(PermissionDenied):  # above it
         services.post_grant(actor=township_admin, account=newcomer, organization=world.county, role=Role.COUNTY_ADMIN)
-    services.post_grant(actor=township_admin, account=newcomer, organization=world.village_a1, role=Role.VILLAGE_CASHIER)
+    services.post_grant(
+        actor=township_admin, account=newcomer, organization=world.village_a1, role=Role.VILLAGE_CASHIER
+    )
     with pytest.raises(PermissionDenied):  # an account with a post elsewhere is not its to manage
         services.post_grant(
             actor=township_admin, account=world.secretary_b1, organization=world.village_a1, role=Role.VILLAGE_CASHIER
@@ -83,7 +87,10 @@ def test_system_admin_grants_posts_below_its_place_only(world):
 def test_nobody_grants_a_post_to_themselves_or_an_administrators_post(world):
     with pytest.raises(PermissionDenied):
         services.post_grant(
-            actor=world.system_admin, account=world.system_admin, organization=world.township_a, role=Role.TOWNSHIP_LEADER
+            actor=world.system_admin,
+            account=world.system_admin,
+            organization=world.township_a,
+            role=Role.TOWNSHIP_LEADER,
         )
     with pytest.raises(PermissionDenied):
         services.post_grant(
@@ -91,7 +98,10 @@ def test_nobody_grants_a_post_to_themselves_or_an_administrators_post(world):
         )
     with pytest.raises(ValidationError):  # an administrator's account holds no other post
         services.post_grant(
-            actor=world.system_admin, account=world.audit_admin, organization=world.township_a, role=Role.TOWNSHIP_LEADER
+            actor=world.system_admin,
+            account=world.audit_admin,
+            organization=world.township_a,
+            role=Role.TOWNSHIP_LEADER,
         )
     assert not Post.objects.filter(user__in=[world.system_admin, world.audit_admin], role=Role.TOWNSHIP_LEADER).exists()
 
@@ -108,13 +118,18 @@ def test_no_account_holds_two_administrator_posts(world):
 def test_posts_fit_the_kind_of_place(world):
     with pytest.raises(ValidationError):
         services.post_grant(
-            actor=world.system_admin, account=world.secretary_a2, organization=world.township_a, role=Role.VILLAGE_CASHIER
+            actor=world.system_admin,
+            account=world.secretary_a2,
+            organization=world.township_a,
+            role=Role.VILLAGE_CASHIER,
         )
 
 
 def test_system_admin_pages_grant_and_revoke_and_create(client, world):
     client.force_login(world.system_admin)
-    response = client.post(reverse("administration:accounts"), {"username": "li_new", "last_name": "李", "first_name": "新"})
+    response = client.post(
+        reverse("administration:accounts"), {"username": "li_new", "last_name": "李", "first_name": "新"}
+    )
     assert response.status_code == 200 and "li_new" in response.content.decode()
     account = Post._meta.get_field("user").related_model.objects.get(username="li_new")
     assert account.account_profile.must_change_password
@@ -128,9 +143,13 @@ def test_system_admin_pages_grant_and_revoke_and_create(client, world):
     client.post(reverse("administration:post_revoke", args=[post.pk]))
     assert not Post.objects.filter(pk=post.pk).exists()
     # Bad input: a clear error, nothing saved.
-    response = client.post(reverse("administration:accounts"), {"username": "bad name!", "last_name": "", "first_name": ""})
+    response = client.post(
+        reverse("administration:accounts"), {"username": "bad name!", "last_name": "", "first_name": ""}
+    )
     assert response.status_code == 400 and not response.context["form"].is_valid()
-    response = client.post(reverse("administration:organizations"), {"parent": world.township_a.pk, "name": "", "code": ""})
+    response = client.post(
+        reverse("administration:organizations"), {"parent": world.township_a.pk, "name": "", "code": ""}
+    )
     assert response.status_code == 400
 
 
