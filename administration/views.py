@@ -141,8 +141,8 @@ def account_detail(request, post, pk: int):
     return render(request, "administration/account_detail.html", context, status=400 if form.errors else 200)
 
 
-@require_POST
 @administrator(Role.SYSTEM_ADMIN)
+@require_POST
 def post_revoke(request, post, pk: int):
     revoked = get_object_or_404(Post.objects.select_related("user"), pk=pk)
     services.post_revoke(actor=request.user, post_id=revoked.pk)
@@ -150,8 +150,8 @@ def post_revoke(request, post, pk: int):
     return redirect("administration:account_detail", pk=revoked.user_id)
 
 
-@require_POST
 @administrator(Role.SYSTEM_ADMIN)
+@require_POST
 def account_active(request, post, pk: int):
     account = get_object_or_404(services.accounts_in_scope(post), pk=pk)
     services.account_set_active(actor=request.user, account=account, active=request.POST.get("active") == "1")
@@ -197,8 +197,8 @@ def sessions(request, post):
     return render(request, "administration/sessions.html", {"post": post, "sessions": tracked[:500]})
 
 
-@require_POST
 @administrator(Role.SECURITY_ADMIN)
+@require_POST
 def session_end(request, post, pk: int):
     services.session_end(actor=request.user, tracked_id=get_object_or_404(TrackedSession, pk=pk).pk)
     messages.success(request, _("The session was ended."))
@@ -215,8 +215,8 @@ def security_accounts(request, post):
     return render(request, "administration/security_accounts.html", {"post": post, "page": accounts_page})
 
 
-@require_POST
 @administrator(Role.SECURITY_ADMIN)
+@require_POST
 def mfa_reset(request, post, pk: int):
     account = get_object_or_404(services.accounts_in_scope(post), pk=pk)
     services.mfa_reset(actor=request.user, account=account)
@@ -224,8 +224,8 @@ def mfa_reset(request, post, pk: int):
     return redirect("administration:security_accounts")
 
 
-@require_POST
 @administrator(Role.SECURITY_ADMIN)
+@require_POST
 def password_reset(request, post, pk: int):
     account = get_object_or_404(services.accounts_in_scope(post), pk=pk)
     password = services.password_reset(actor=request.user, account=account)
@@ -290,8 +290,8 @@ def security_log_verify(request, post):
     )
 
 
-@require_POST
 @administrator(Role.AUDIT_ADMIN)
+@require_POST
 def security_log_purge(request, post):
     form = PurgeForm(request.POST)
     if form.is_valid():
