@@ -105,8 +105,9 @@ def banner(logins: str) -> str:
         "Two-factor login (TOTP): in this demo it is offered, not required (MFA_REQUIRED=0 in the demo settings;\n"
         "production requires it for township, county and administrator posts). To try it, open 双因素认证 after\n"
         "logging in, scan the QR code with an authenticator app and enter its code; every later login asks for one.\n"
-        "Administrators: sysadmin (accounts, posts, organisations), secadmin (policy, lockouts, sessions, MFA resets),\n"
-        f"auditadmin (security log, access log). The Django admin ({url}admin/) is for the maintenance superuser only."
+        "Administrators: sysadmin (accounts, posts, organisations), secadmin (policy, lockouts, sessions,\n"
+        f"MFA resets), auditadmin (security log, access log). The Django admin ({url}admin/) is the maintenance\n"
+        "superuser's only."
     )
     return (
         f"\n{line}\nThe demo is running at {url}\n\nDemo logins:\n{logins}\n\n{watch}\n\n{security}\n\n"
