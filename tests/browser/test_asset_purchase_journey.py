@@ -4,6 +4,7 @@ import io
 import re
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -28,7 +29,8 @@ def open_matter(page, base_url, matter):
 def hold_meeting(actor, base_url, matter, body):
     page = actor.login("sup_dh01")
     page.goto(f"{base_url}/meetings/new/?body={body}")
-    page.fill("#id_held_on", matter.created_at.date().isoformat())
+    # The local date: after 16:00 UTC the UTC date is the day before the matter was applied for in China.
+    page.fill("#id_held_on", timezone.localtime(matter.created_at).date().isoformat())
     page.fill("#id_place", "村委会会议室")
     page.fill("#id_chair", "监委会主任")
     page.fill("#id_minutes", "会议讨论并表决购置事项")
