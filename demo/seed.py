@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
-from django.contrib.auth.models import AbstractUser, Group, Permission
+from django.contrib.auth.models import AbstractUser
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -70,9 +70,11 @@ from registers.models import (
     ShareLedgerEntry,
     ShareReason,
 )
+from registers.selectors import id_number_index
 from registers.shares import certificates_reissue, shares_allocate
 
-DEFAULT_PASSWORD = "demo12345"
+# Meets the password policy (10 characters, at least three kinds, not the username).
+DEFAULT_PASSWORD = "Sanzi@2026"
 RULES_EFFECTIVE_FROM = datetime.date(2026, 1, 1)
 
 # --- places -------------------------------------------------------------------------
@@ -102,6 +104,10 @@ USERS = [
     ("leader_xs", Role.TOWNSHIP_LEADER, "XS", "梁", "宏伟"),
     ("county_admin", Role.COUNTY_ADMIN, COUNTY_CODE, "薛", "明轩"),
     ("inspector", Role.DISCIPLINE_INSPECTOR, COUNTY_CODE, "孟", "雪梅"),
+    # The three administrators (三员分立), each on an account of its own.
+    ("sysadmin", Role.SYSTEM_ADMIN, COUNTY_CODE, "阎", "志强"),
+    ("secadmin", Role.SECURITY_ADMIN, COUNTY_CODE, "乔", "丽华"),
+    ("auditadmin", Role.AUDIT_ADMIN, COUNTY_CODE, "温", "建华"),
 ]
 SUPERUSER = ("admin", "冯", "国强")
 
@@ -114,13 +120,9 @@ ROLE_LABELS = {
     Role.TOWNSHIP_LEADER: "乡镇分管领导",
     Role.COUNTY_ADMIN: "县级管理员",
     Role.DISCIPLINE_INSPECTOR: "纪检监察",
-}
-
-COUNTY_ADMIN_GROUP = "县级管理员"
-# What the county administrator maintains through the Django admin.
-COUNTY_ADMIN_MODELS = {
-    "organizations": ["organization", "post", "ruleversion", "ruleband", "meetingrule"],
-    "auth": ["user"],
+    Role.SYSTEM_ADMIN: "系统管理员",
+    Role.SECURITY_ADMIN: "安全管理员",
+    Role.AUDIT_ADMIN: "审计管理员",
 }
 
 # --- members ------------------------------------------------------------------------
@@ -257,30 +259,19 @@ def _seed_users(report: SeedReport, places: dict[str, Organization], password: s
     usernames = [row[0] for row in USERS] + [SUPERUSER[0]]
     missing = get_user_model().objects.filter(username__in=usernames).count() < len(usernames)
     password_hash = make_password(password) if missing else ""
-    admin_group = _county_admin_group()
     for username, role, code, surname, given_name in USERS:
         user = _user(report, username, surname, given_name, password_hash)
         _post, created = Post.objects.get_or_create(user=user, organization=places[code], role=role)
         report.count("posts", created)
-        if role == Role.COUNTY_ADMIN:
-            if not user.is_staff:
-                user.is_staff = True
-                user.save(update_fields=["is_staff"])
-            user.groups.add(admin_group)
+        if user.is_staff and not user.is_superuser:
+            # Demos seeded before the Django admin became the maintenance superuser's alone gave staff out.
+            user.is_staff = False
+            user.save(update_fields=["is_staff"])
     username, surname, given_name = SUPERUSER
     superuser = _user(report, username, surname, given_name, password_hash)
     if not (superuser.is_staff and superuser.is_superuser):
         superuser.is_staff = superuser.is_superuser = True
         superuser.save(update_fields=["is_staff", "is_superuser"])
-
-
-def _county_admin_group() -> Group:
-    group, _created = Group.objects.get_or_create(name=COUNTY_ADMIN_GROUP)
-    for app_label, models in COUNTY_ADMIN_MODELS.items():
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label=app_label, content_type__model__in=models)
-        )
-    return group
 
 
 def demo_members(*, village_number: int, seed: str) -> list[Member]:
@@ -346,9 +337,9 @@ def _assign_flags(rng: random.Random, members: list[Member]) -> None:
 
 
 def _seed_members(report: SeedReport, collective: Organization, *, village_number: int) -> None:
-    existing = set(Member.objects.filter(organization=collective).values_list("id_number", flat=True))
+    existing = set(Member.objects.filter(organization=collective).values_list("id_number_index", flat=True))
     for member in demo_members(village_number=village_number, seed=f"members-{collective.code}"):
-        created = member.id_number not in existing
+        created = id_number_index(member.id_number) not in existing
         if created:
             member.organization = collective
             member.full_clean()
@@ -598,7 +589,7 @@ def demo_logins() -> list[Login]:
     ]
     superuser = get_user_model().objects.filter(username=SUPERUSER[0], is_superuser=True).first()
     if superuser:
-        logins.append(Login(superuser.username, display_name(superuser), "系统维护 (superuser)", "—"))
+        logins.append(Login(superuser.username, display_name(superuser), "系统维护 Django admin (superuser)", "—"))
     return logins
 
 

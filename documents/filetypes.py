@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from PIL import Image, ImageFile, UnidentifiedImageError
 from pypdf import PdfReader
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, NameObject
 
 from . import thumbnails
 
@@ -39,6 +40,12 @@ ACCEPT_ATTRIBUTE = "application/pdf,image/jpeg,image/png,image/tiff,.pdf,.jpg,.j
 DEFAULT_MAX_PIXELS = 60_000_000
 # A multi-page TIFF with more frames than this is not a scan of paper.
 MAX_TIFF_FRAMES = 500
+# What a scan never needs and an attack does: actions that run JavaScript or start a program, and the
+# places such code hides (a /JS string, the document-level /JavaScript name tree).
+ACTIVE_ACTION_TYPES = frozenset({"/JavaScript", "/Launch"})
+ACTIVE_KEYS = frozenset({"/JS", "/JavaScript"})
+# Walking a PDF's objects stops here: a scan of a few hundred pages has far fewer.
+MAX_PDF_OBJECTS = 200_000
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,51 @@ def _inspect_pdf(file, *, name: str, with_thumbnail: bool) -> tuple[int, bytes |
         file.seek(0)
     if pages < 1:
         raise ValidationError(_("%(name)s is a PDF without pages.") % {"name": name})
+    try:
+        active = pdf_active_content(reader)
+    except Exception as error:  # an object that cannot be read is no safer than one that can
+        raise damaged from error
+    if active:
+        raise ValidationError(
+            _(
+                "%(name)s contains %(what)s, which a scan never needs; print it to a new PDF (or scan the paper) "
+                "and upload that instead."
+            )
+            % {"name": name, "what": active}
+        )
     thumbnail = thumbnails.pdf_thumbnail(file) if with_thumbnail else None
     file.seek(0)
     return pages, thumbnail
+
+
+def pdf_active_content(reader: PdfReader) -> str:
+    """What active content the PDF holds ("JavaScript", "a launch action"), or "" for none.
+
+    Every object reachable from the trailer is visited once (object streams included, names decoded by
+    pypdf, so ``/J#61vaScript`` is ``/JavaScript``); an action's type and the keys that carry code are
+    checked wherever they are: /OpenAction, /AA of the document, pages or fields, annotations, outlines.
+    """
+    seen: set[tuple[int, int]] = set()
+    stack = [reader.trailer]
+    visited = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, IndirectObject):
+            key = (item.idnum, item.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            item = item.get_object()
+        visited += 1
+        if visited > MAX_PDF_OBJECTS:
+            return str(_("too many objects to check"))
+        if isinstance(item, DictionaryObject):
+            action = item.get("/S")
+            if isinstance(action, NameObject) and action in ACTIVE_ACTION_TYPES:
+                return str(_("JavaScript") if action == "/JavaScript" else _("a launch action"))
+            if any(name in item for name in ACTIVE_KEYS):
+                return str(_("JavaScript"))
+            stack.extend(value for name, value in item.items() if name != "/Parent")
+        elif isinstance(item, ArrayObject):
+            stack.extend(item)
+    return ""

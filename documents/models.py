@@ -62,6 +62,7 @@ class LedgerKind(models.TextChoices):
     FILE = "file", _("Archived file")
     DOSSIER = "dossier", _("Dossier")
     CORRECTION = "correction", _("Correction")
+    SECURITY = "security", _("Security log entry")
 
 
 class LedgerEntry(models.Model):

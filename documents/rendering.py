@@ -29,6 +29,8 @@ from django.utils.translation import gettext as _
 from flows.models import SPINE, MatterStatus, Meeting, Step
 from organizations.models import OrganizationKind
 from organizations.people import display_name
+from protection.fields import BlindIndexField, SealedCharField
+from protection.masking import mask_id_number
 
 from .models import AccessAction, AccessLog, CorrectionRequest, CorrectionStatus, RenderedDocument, RenderStatus
 from .render_lease import render_claim
@@ -233,9 +235,12 @@ def _application_html(matter) -> str:
 def _field_rows(instance) -> list[tuple[str, str]]:
     rows = []
     for model_field in instance._meta.concrete_fields:
-        if model_field.name in ("id", "matter"):
+        if model_field.name in ("id", "matter") or isinstance(model_field, BlindIndexField):
             continue
-        if model_field.choices:
+        if isinstance(model_field, SealedCharField):
+            # Personal numbers go on paper masked (GB/T 35273), like everywhere else.
+            value = mask_id_number(getattr(instance, model_field.name) or "")
+        elif model_field.choices:
             value = getattr(instance, f"get_{model_field.name}_display")()
         else:
             value = getattr(instance, model_field.name)

@@ -11,8 +11,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from flows.models import Matter, Meeting, Notice
-from organizations.jurisdiction import TOWNSHIP_ROLES, can_act, can_see, get_for_user
+from organizations.jurisdiction import READ_ONLY_ROLES, TOWNSHIP_ROLES, can_act, can_see, get_for_user, roles_over
 from organizations.models import Role
+from organizations.signals import security_event
+from protection.addresses import client_address
 
 from . import rendering
 from .models import RenderedDocument, RenderStatus
@@ -27,6 +29,13 @@ REQUEST_SERVICES = {
     RenderedDocument.Kind.MINUTES: rendering.minutes_request,
     RenderedDocument.Kind.NOTICE: rendering.notice_request,
 }
+
+
+def may_request_pdf(user, organization) -> bool:
+    """Rendering is work: a post that acts there may ask for it; read-only posts (inspectors) only read."""
+    return bool(roles_over(user, organization) - READ_ONLY_ROLES)
+
+
 # Minutes and notices do not change once recorded: one rendered or rendering is reused, not redone.
 REUSABLE = (RenderStatus.RENDERING, RenderStatus.DONE)
 
@@ -77,11 +86,19 @@ def document_download(request, pk: int):
     document = _document_for_user(request.user, pk)
     if document.status != RenderStatus.DONE or not document.pdf:
         raise Http404(_("This document is not ready yet."))
-    rendering.access_log_document(user=request.user, document=document, address=request.META.get("REMOTE_ADDR"))
+    rendering.access_log_document(user=request.user, document=document, address=client_address(request))
+    security_event.send(
+        sender=RenderedDocument,
+        kind="download",
+        description=_("%(kind)s #%(pk)s downloaded.") % {"kind": document.get_kind_display(), "pk": document.pk},
+        obj=document,
+        request=request,
+    )
     response = FileResponse(
         document.pdf.open("rb"), content_type="application/pdf", filename=rendering.download_name(document)
     )
     response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "private, no-store"
     return response
 
 
@@ -105,6 +122,8 @@ def document_request(request, kind: str, pk: int):
     """Ask for a PDF: minutes or a printable notice by anyone who sees them; a new dossier by the township or county."""
     target, organization, page = _target(request.user, kind, pk)
     if kind == RenderedDocument.Kind.DOSSIER and not can_act(request.user, organization, DOSSIER_REQUEST_ROLES):
+        raise PermissionDenied
+    if kind != RenderedDocument.Kind.DOSSIER and not may_request_pdf(request.user, organization):
         raise PermissionDenied
     current = rendering.current_document(kind=kind, **target)
     reuse = kind != RenderedDocument.Kind.DOSSIER and current is not None and current.status in REUSABLE

@@ -43,7 +43,8 @@ FLAG_READER_ROLES = TOWNSHIP_ROLES | INSPECTOR_ROLES
 CORRECTION_APPLICANT_ROLES = frozenset({Role.VILLAGE_SECRETARY})
 CORRECTION_TOWNSHIP_ROLES = frozenset({Role.TOWNSHIP_LEADER})
 CORRECTION_COUNTY_ROLES = frozenset({Role.COUNTY_ADMIN})
-LOG_READER_ROLES = frozenset({Role.COUNTY_ADMIN})
+# The access log is read by the audit administrator (三员分立), not by the administrators it watches.
+LOG_READER_ROLES = frozenset({Role.AUDIT_ADMIN})
 SEARCH_PLACE_KINDS = (OrganizationKind.VILLAGE, OrganizationKind.COLLECTIVE)
 
 
@@ -86,7 +87,7 @@ def inspects(user, organization) -> bool:
 
 
 def access_log_admin_scope(user) -> Q:
-    """What a county administrator may read of the log: entries on matters of their county, and
+    """What an audit administrator may read of the log: entries on matters of their county, and
     entries without a matter (searches) by people posted in it."""
     condition = Q(pk__in=[])
     for post in user_posts(user):
@@ -107,7 +108,7 @@ class AccessLogQuery:
 
 
 def access_log_for(user, query: AccessLogQuery) -> QuerySet:
-    """The access log entries a county administrator may read, filtered; newest first."""
+    """The access log entries an audit administrator may read, filtered; newest first."""
     entries = AccessLog.objects.filter(access_log_admin_scope(user)).select_related(
         "user", "matter", "evidence", "document"
     )

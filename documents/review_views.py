@@ -379,7 +379,7 @@ class AccessLogForm(forms.Form):
 
 @login_required
 def access_log(request):
-    """The county administrator reads who opened or searched what (Jilin measures: the security log)."""
+    """The audit administrator reads who opened or searched what (Jilin measures: the security log)."""
     if not review.holds_role(request.user, review.LOG_READER_ROLES):
         raise PermissionDenied
     form = AccessLogForm(request.GET)

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from flows.models import Matter
 from organizations.jurisdiction import READ_ONLY_ROLES, user_posts, visible
+from protection.guards import request_size_limit
 
 from .ledger import (
     ledger_verify,
@@ -25,7 +26,9 @@ from .ledger import (
 from .models import Checkpoint, LedgerEntry, RenderedDocument
 
 # A dossier with all its scans can be far larger than one evidence file.
-VERIFY_MAX_BYTES = getattr(settings, "LEDGER_VERIFY_MAX_BYTES", 200 * 1024 * 1024)
+# The public check takes a file up to the evidence limit; the request may be a little larger (the form).
+VERIFY_MAX_BYTES = settings.LEDGER_VERIFY_MAX_BYTES
+VERIFY_REQUEST_MAX_BYTES = VERIFY_MAX_BYTES + 64 * 1024
 CODE_PATTERN = re.compile(r"^[\w-]{1,32}$")
 CHECKPOINTS_SHOWN = 50
 
@@ -43,6 +46,7 @@ class VerifyUploadForm(forms.Form):
         return upload
 
 
+@request_size_limit(VERIFY_REQUEST_MAX_BYTES)
 def verify(request):
     """Public: enter a document's verification code, or upload a PDF to check it against the log."""
     code = request.GET.get("code", "").strip()

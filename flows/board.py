@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 
 from forms.steps import ObjectionForm
 from organizations.models import Organization, OrganizationKind
+from protection.addresses import client_address
 
 from . import services
 from .models import Notice
@@ -33,7 +34,7 @@ def notice_detail(request, pk: int):
             try:
                 services.objection_submit(
                     notice=notice,
-                    client_key=services.client_key_for(request.META.get("REMOTE_ADDR", "")),
+                    client_key=services.client_key_for(client_address(request)),
                     **form.cleaned_data,
                 )
             except ValidationError as error:

@@ -9,6 +9,7 @@ from viewflow.workflow import flow
 
 from forms.member_confirmation import MemberConfirmationApplicationForm
 from organizations.models import Organization, TransactionType
+from protection.masking import mask_id_number
 from registers.identity import validate_id_number
 from registers.members import (
     members_confirm,
@@ -18,6 +19,7 @@ from registers.members import (
     repeated_message,
 )
 from registers.models import Member, MembershipBasis
+from registers.selectors import id_number_indexes
 
 from .models import MatterStatus, MemberCandidate
 from .spine import Spine
@@ -31,13 +33,13 @@ def running_confirmation_messages(*, organization, id_numbers: list[str], matter
         matter__organization=organization,
         matter__transaction_type=TransactionType.MEMBER_CONFIRMATION,
         matter__status=MatterStatus.IN_PROGRESS,
-        id_number__in=id_numbers,
+        id_number_index__in=id_number_indexes(id_numbers),
     ).select_related("matter")
     if matter is not None:
         elsewhere = elsewhere.exclude(matter=matter)
     return [
         _("%(id_number)s is already in the running confirmation “%(title)s”.")
-        % {"id_number": candidate.id_number, "title": candidate.matter.title}
+        % {"id_number": mask_id_number(candidate.id_number), "title": candidate.matter.title}
         for candidate in elsewhere
     ]
 

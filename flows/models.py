@@ -11,6 +11,8 @@ from simple_history.models import HistoricalRecords
 from viewflow.workflow.models import Process
 
 from organizations.models import MeetingBody, TransactionType
+from protection.fields import BlindIndexField, SealedCharField
+from registers.models import ID_NUMBER_INDEX
 
 
 class Step(models.TextChoices):
@@ -210,7 +212,9 @@ class Objection(models.Model):
 
     notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="objections")
     name = models.CharField(_("name"), max_length=50)
-    phone = models.CharField(_("phone"), max_length=20)
+    # Sealed at rest, a plain str in Python; shown masked except to the supervisor who handles it.
+    phone = SealedCharField(_("phone"), max_length=20)
+    phone_index = BlindIndexField(source="phone", purpose="phone")
     text = models.TextField(_("objection"))
     submitted_at = models.DateTimeField(auto_now_add=True)
     # A salted hash of the sender's address: enough to rate-limit, not enough to identify.
@@ -378,7 +382,8 @@ class MemberCandidate(models.Model):
 
     matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="member_candidates")
     name = models.CharField(_("name"), max_length=50)
-    id_number = models.CharField(_("ID number"), max_length=18)
+    id_number = SealedCharField(_("ID number"), max_length=18)
+    id_number_index = BlindIndexField(source="id_number", purpose=ID_NUMBER_INDEX)
     household = models.CharField(_("household"), max_length=40)
     basis = models.CharField(_("basis"), max_length=20)
     note = models.CharField(_("note"), max_length=200, blank=True)

@@ -21,7 +21,10 @@ from organizations.jurisdiction import require_act
 from organizations.models import MeetingBody, MeetingRule, OnFailedVote, OrganizationKind, Role
 from organizations.people import display_name
 from organizations.rules import band_for, evaluate_vote, rule_version_in_force
+from organizations.signals import security_event
 from project.jobs import enqueue_on_commit
+from protection.addresses import client_network
+from protection.throttle import Limit, throttle_hit
 from registers.models import Member, MemberStatus
 
 from . import events
@@ -574,22 +577,51 @@ def publication_try_close(*, notice_id: int) -> bool:
 
 
 def client_key_for(address: str) -> str:
-    return hashlib.sha256(f"{settings.SECRET_KEY}:{address}".encode()).hexdigest()
+    """A salted hash of the client's network (an IPv4 address, an IPv6 /64): counts, never identifies."""
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{client_network(address)}".encode()).hexdigest()
+
+
+def objection_limits(*, notice: Notice, client_key: str) -> tuple[Limit, Limit]:
+    hour = datetime.timedelta(hours=1)
+    return (
+        Limit(key=f"objection:client:{client_key}", limit=settings.OBJECTION_RATE_PER_HOUR, window=hour),
+        Limit(key=f"objection:notice:{notice.pk}", limit=settings.OBJECTION_NOTICE_RATE_PER_HOUR, window=hour),
+    )
 
 
 def objection_submit(*, notice: Notice, name: str, phone: str, text: str, client_key: str) -> Objection:
+    """A villager's objection from the public board, counted against the sender's and the notice's limits.
+
+    The count and the save happen under the counter rows' lock, so simultaneous posts never pass the limit."""
     now = timezone.now()
     if notice.closed_at or not (notice.published_at <= now < notice.ends_at):
         raise ValidationError(_("The publication period of this notice is over; objections are no longer taken."))
-    recent = Objection.objects.filter(client_key=client_key, submitted_at__gte=now - datetime.timedelta(hours=1))
-    if recent.count() >= settings.OBJECTION_RATE_PER_HOUR:
-        raise ValidationError(_("Too many objections from this device; try again in an hour."))
     objection = Objection(
         notice=notice, name=name.strip(), phone=phone.strip(), text=text.strip(), client_key=client_key
     )
     objection.full_clean()
-    objection.save()
-    events.objection_raised(objection=objection)
+    by_client, by_notice = objection_limits(notice=notice, client_key=client_key)
+    with transaction.atomic():
+        exhausted = throttle_hit(by_client, by_notice)
+        if exhausted is None:
+            objection.save()
+            events.objection_raised(objection=objection)
+    if exhausted is not None:
+        security_event.send(
+            sender=Objection,
+            kind="abuse",
+            outcome="refused",
+            description=_("Objection to notice #%(notice)s refused: %(limit)s per hour reached (%(key)s).")
+            % {"notice": notice.pk, "limit": exhausted.limit, "key": exhausted.key.rsplit(":", 1)[0]},
+        )
+        if exhausted is by_client:
+            raise ValidationError(_("Too many objections from this device; try again in an hour."))
+        raise ValidationError(
+            _(
+                "This notice has received very many objections this hour; please try again later "
+                "or tell the village supervisor."
+            )
+        )
     return objection
 
 

@@ -20,6 +20,7 @@ from organizations.models import MeetingBody, OrganizationKind, Role, Transactio
 
 from . import selectors, services
 from .catalogue import available_types, flow_for
+from .disclosure import disclosure_for
 from .models import Matter, MatterStatus, Meeting, Objection, Step
 
 
@@ -162,6 +163,7 @@ def matter_detail(request, pk: int, step_form=None, application_form=None, statu
         and can_act(request.user, matter.organization, services.STEP_ROLES[Step.APPLY]),
         "withdraw_form": WithdrawForm(),
         "can_handle_objections": can_act(request.user, matter.organization, {Role.VILLAGE_SUPERVISOR}),
+        **disclosure_for(request, matter),
     }
     return render(request, "flows/matter_detail.html", context, status=status)
 

@@ -3,6 +3,10 @@
 Every list, detail, download and task action asks here. A post covers its own
 organisation and everything below it in the tree. Inspectors and county
 administrators read; only village and township posts act, each in its own part.
+The three administrators' posts (system, security, audit) open no business data at
+all: they are left out here, and administration/ has doors of its own for them.
+Every refusal is announced (organizations.signals.jurisdiction_refused) for the
+security log.
 """
 
 from collections.abc import Iterable
@@ -11,7 +15,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
-from .models import Organization, Post, Role
+from .models import ADMINISTRATOR_ROLES, Organization, Post, Role
+from .signals import jurisdiction_refused
 
 READ_ONLY_ROLES = frozenset({Role.DISCIPLINE_INSPECTOR, Role.COUNTY_ADMIN})
 VILLAGE_ROLES = frozenset({Role.VILLAGE_SECRETARY, Role.VILLAGE_CASHIER, Role.VILLAGE_SUPERVISOR})
@@ -29,13 +34,18 @@ def user_posts(user) -> list[Post]:
     return cached
 
 
+def business_posts(user) -> list[Post]:
+    """The posts that open business data: every post but an administrator's."""
+    return [post for post in user_posts(user) if post.role not in ADMINISTRATOR_ROLES]
+
+
 def _covers(post: Post, organization: Organization) -> bool:
     return organization.path.startswith(post.organization.path)
 
 
 def roles_over(user, organization: Organization) -> set[str]:
-    """Roles the user holds on posts at or above the organisation."""
-    return {post.role for post in user_posts(user) if _covers(post, organization)}
+    """Business roles the user holds on posts at or above the organisation."""
+    return {post.role for post in business_posts(user) if _covers(post, organization)}
 
 
 def can_see(user, organization: Organization) -> bool:
@@ -49,6 +59,7 @@ def can_act(user, organization: Organization, roles: Iterable[str]) -> bool:
 
 def require_act(user, organization: Organization, roles: Iterable[str]) -> None:
     if not can_act(user, organization, roles):
+        jurisdiction_refused.send(sender=Organization, user=user, outcome="not_allowed", what=str(organization))
         raise PermissionDenied
 
 
@@ -70,7 +81,7 @@ def visible_organizations(user, kind: str | None = None) -> QuerySet:
 
 
 def _path_filter(user, lookup: str = "path__startswith") -> Q:
-    prefixes = {post.organization.path for post in user_posts(user)}
+    prefixes = {post.organization.path for post in business_posts(user)}
     if not prefixes:
         return Q(pk__in=[])
     condition = Q()
@@ -83,7 +94,9 @@ def get_for_user(user, queryset: QuerySet, pk, field: str = "organization"):
     """Fetch one object the user may see; anything outside their jurisdiction is a 404."""
     try:
         return visible(user, queryset, field).get(pk=pk)
-    except queryset.model.DoesNotExist as error:
+    except (queryset.model.DoesNotExist, ValueError, TypeError) as error:
+        what = f"{queryset.model._meta.object_name} {pk}"
+        jurisdiction_refused.send(sender=queryset.model, user=user, outcome="not_found", what=what)
         raise Http404 from error
 
 

@@ -3,6 +3,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -26,6 +27,13 @@ class Role(models.TextChoices):
     TOWNSHIP_LEADER = "township_leader", _("Township leader")
     COUNTY_ADMIN = "county_admin", _("County administrator")
     DISCIPLINE_INSPECTOR = "discipline_inspector", _("Discipline inspector")
+    # The three administrators (三员分立), each apart from business work and from the other two.
+    SYSTEM_ADMIN = "system_admin", _("System administrator")
+    SECURITY_ADMIN = "security_admin", _("Security administrator")
+    AUDIT_ADMIN = "audit_admin", _("Audit administrator")
+
+
+ADMINISTRATOR_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN})
 
 
 class TransactionType(models.TextChoices):
@@ -107,6 +115,16 @@ class Post(models.Model):
 
     def __str__(self):
         return f"{self.organization} · {self.get_role_display()} · {self.user}"
+
+    def clean(self):
+        # Separation of duties: an administrator's account holds that one post and nothing else.
+        others = Post.objects.filter(user_id=self.user_id).exclude(pk=self.pk)
+        if self.role in ADMINISTRATOR_ROLES and others.exists():
+            raise ValidationError(
+                {"role": _("An administrator's account holds no other post; use a separate account.")}
+            )
+        if others.filter(role__in=ADMINISTRATOR_ROLES).exists():
+            raise ValidationError({"role": _("This account belongs to an administrator and can hold no other post.")})
 
 
 class RuleVersion(models.Model):

@@ -1,6 +1,7 @@
 """Excel (.xlsx) exports of the registers: the rows a list page shows under its filters, with translated headers."""
 
 import datetime
+import functools
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
+
+from organizations.signals import security_event
 
 from .models import Asset, Contract, FundAccount, FundMovement, Member, Resource, ShareKind, ShareLedgerEntry
 from .tasks import masked_id_number
@@ -68,6 +71,25 @@ def _cell(sheet, value) -> WriteOnlyCell:
         # Text typed by users ("=SUM(...)", "=HYPERLINK(...)") stays text: no formula runs when the file opens.
         cell.data_type = "s"
     return cell
+
+
+def export_logged(view):
+    """Every export of a register goes to the security log (who took which rows out, under which filters)."""
+
+    @functools.wraps(view)
+    def logged(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 200:
+            security_event.send(
+                sender=export_logged,
+                kind="export",
+                description=_("Export %(name)s (%(query)s).")
+                % {"name": request.resolver_match.url_name, "query": request.GET.urlencode() or "—"},
+                request=request,
+            )
+        return response
+
+    return logged
 
 
 def xlsx_response(*, rows: Iterable, columns: Sequence[Column], title: str | Promise, filename: str) -> FileResponse:

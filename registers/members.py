@@ -8,19 +8,21 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.models import Organization
+from protection.masking import mask_id_number
 
 from .models import Member, MemberStatus
+from .selectors import members_by_id_numbers
 
 
 def members_on_roster(*, organization: Organization, id_numbers: Iterable[str]):
     """Roster rows of the collective, of any status, holding one of the ID numbers."""
-    return Member.objects.filter(organization=organization, id_number__in=list(id_numbers))
+    return members_by_id_numbers(organization=organization, id_numbers=id_numbers)
 
 
 def on_roster_message(member: Member) -> str:
-    return _("%(id_number)s is already on the roster: %(name)s (%(status)s).") % {
-        "id_number": member.id_number,
-        "name": member.name,
+    # Masked, and without the name: the message goes to whoever typed the number, who may not know the holder.
+    return _("%(id_number)s is already on the roster (%(status)s).") % {
+        "id_number": mask_id_number(member.id_number),
         "status": member.get_status_display(),
     }
 
@@ -37,7 +39,7 @@ def repeated_id_numbers(id_numbers: Sequence[str]) -> list[str]:
 
 
 def repeated_message(id_number: str) -> str:
-    return _("%(id_number)s appears more than once in this confirmation.") % {"id_number": id_number}
+    return _("%(id_number)s appears more than once in this confirmation.") % {"id_number": mask_id_number(id_number)}
 
 
 @transaction.atomic

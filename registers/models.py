@@ -7,7 +7,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from protection.fields import BlindIndexField, SealedCharField
+
 from .identity import birth_date, validate_id_number
+
+# Every ID number column indexes under one purpose, so a candidate's number finds the roster row.
+ID_NUMBER_INDEX = "id_number"
 
 
 class MembershipBasis(models.TextChoices):
@@ -30,7 +35,9 @@ class Member(models.Model):
 
     organization = models.ForeignKey("organizations.Organization", on_delete=models.PROTECT, related_name="members")
     name = models.CharField(_("name"), max_length=50)
-    id_number = models.CharField(_("ID number"), max_length=18, validators=[validate_id_number])
+    # Sealed at rest (个人信息保护法 art. 51); found through its blind index (registers/selectors.py).
+    id_number = SealedCharField(_("ID number"), max_length=18, validators=[validate_id_number])
+    id_number_index = BlindIndexField(source="id_number", purpose=ID_NUMBER_INDEX)
     household = models.CharField(_("household"), max_length=40)
     basis = models.CharField(
         _("basis"), max_length=20, choices=MembershipBasis.choices, default=MembershipBasis.ORIGINAL
@@ -53,7 +60,7 @@ class Member(models.Model):
     class Meta:
         ordering = ["organization", "household", "name"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "id_number"], name="unique_member_id_number"),
+            models.UniqueConstraint(fields=["organization", "id_number_index"], name="unique_member_id_number"),
         ]
         verbose_name = _("member")
         verbose_name_plural = _("members")
@@ -381,6 +388,7 @@ class WarningRule(models.TextChoices):
     ASSET_IDLE = "asset_idle", _("Asset idle too long")
     OFF_PLATFORM_TRADING = "off_platform_trading", _("Off-platform trading (场外交易)")
     OBJECTION_UNHANDLED = "objection_unhandled", _("Publication ended with an objection not handled")
+    OBJECTION_SURGE = "objection_surge", _("Many objections to one notice in a short time")
 
 
 class WarningLevel(models.TextChoices):

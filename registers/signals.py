@@ -10,8 +10,11 @@ from django.db import transaction
 from django.db.models.signals import post_save
 from django.dispatch import receiver
 
+from flows.models import Objection
+
 from .models import Contract, FundMovement
 from .tasks import check_contract, check_fund_movement
+from .warnings import objection_surge_check
 
 
 @receiver(post_save, sender=FundMovement, dispatch_uid="early_warning_fund_movement")
@@ -28,3 +31,10 @@ def check_contract_after_commit(sender, instance: Contract, raw: bool = False, *
         return
     contract_id = instance.pk
     transaction.on_commit(lambda: check_contract.delay(contract_id), robust=True)
+
+
+@receiver(post_save, sender=Objection, dispatch_uid="early_warning_objection_surge")
+def check_objection_surge(sender, instance: Objection, created: bool, raw: bool = False, **kwargs):
+    # At once, not after the commit: one count, and the township hears of a flood while it happens.
+    if created and not raw:
+        objection_surge_check(notice=instance.notice)

@@ -10,14 +10,13 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from project.jobs import enqueue
+from protection.masking import mask_id_number
 
 from .models import ShareCertificate, ShareKind
 from .warnings import contract_check, movement_check, warnings_scan
 
-
-def masked_id_number(id_number: str) -> str:
-    """All but the last four characters hidden: enough to tell holders apart, not to reuse the number."""
-    return "*" * max(len(id_number) - 4, 0) + id_number[-4:]
+# All but the last four characters hidden: enough to tell holders apart, not to reuse the number.
+masked_id_number = mask_id_number
 
 
 def certificate_html(certificate: ShareCertificate) -> str:

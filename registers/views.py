@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from flows.models import Disposal, Leasing, ResourceContracting
 from organizations.jurisdiction import get_for_user, visible, visible_organizations
 from organizations.models import OrganizationKind
+from protection.fields import BlindIndexField
 
 from . import exports
 from .funds import fund_balance
@@ -106,6 +107,8 @@ def _changes(entry, previous) -> list[tuple[str, str, str]]:
     changes = []
     for change in entry.diff_against(previous).changes:
         field = model._meta.get_field(change.field)
+        if isinstance(field, BlindIndexField):
+            continue  # a keyed hash of the ID number: nothing a reader can use
         changes.append((capfirst(field.verbose_name), _shown(field, change.old), _shown(field, change.new)))
     return changes
 
@@ -163,6 +166,7 @@ def asset_list(request):
 
 
 @login_required
+@exports.export_logged
 def asset_export(request):
     assets, _filters = _assets(request)
     return exports.xlsx_response(
@@ -219,6 +223,7 @@ def fund_account_list(request):
 
 
 @login_required
+@exports.export_logged
 def fund_account_export(request):
     accounts, _filters = _fund_accounts(request)
     return exports.xlsx_response(
@@ -267,6 +272,7 @@ def fund_account_detail(request, pk: int):
 
 
 @login_required
+@exports.export_logged
 def fund_movement_export(request, pk: int):
     account = _fund_account(request, pk)
     movements, _filters = _movements(request, account)
@@ -306,6 +312,7 @@ def resource_list(request):
 
 
 @login_required
+@exports.export_logged
 def resource_export(request):
     resources, _filters = _resources(request)
     return exports.xlsx_response(
@@ -364,6 +371,7 @@ def contract_list(request):
 
 
 @login_required
+@exports.export_logged
 def contract_export(request):
     contracts, _filters = _contracts(request)
     return exports.xlsx_response(
@@ -432,6 +440,7 @@ def member_list(request):
 
 
 @login_required
+@exports.export_logged
 def member_export(request):
     members, _filters = _members(request)
     return exports.xlsx_response(
@@ -497,6 +506,7 @@ def share_ledger(request):
 
 
 @login_required
+@exports.export_logged
 def share_ledger_export(request):
     entries, _filters = _share_ledger(request)
     return exports.xlsx_response(
@@ -537,6 +547,7 @@ def share_holdings(request):
 
 
 @login_required
+@exports.export_logged
 def share_holdings_export(request):
     rows, _filters = _share_holdings(request)
     return exports.xlsx_response(

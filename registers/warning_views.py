@@ -17,7 +17,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from organizations.jurisdiction import TOWNSHIP_ROLES, can_act, get_for_user, user_posts, visible, visible_organizations
+from organizations.jurisdiction import (
+    TOWNSHIP_ROLES,
+    business_posts,
+    can_act,
+    get_for_user,
+    visible,
+    visible_organizations,
+)
 from organizations.models import Organization, OrganizationKind
 
 from .models import EarlyWarning, WarningLevel, WarningRule
@@ -91,7 +98,7 @@ class HandlingForm(forms.Form):
 
 def _require_post_holder(user) -> None:
     # Only people holding a post have a jurisdiction to read warnings in.
-    if not user_posts(user):
+    if not business_posts(user):
         raise PermissionDenied
 
 

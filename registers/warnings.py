@@ -702,3 +702,32 @@ def contract_check(contract_id: int, today: datetime.date | None = None) -> list
     contracts = Contract.objects.filter(pk=contract_id)
     with translation.override(settings.LANGUAGE_CODE):
         return off_platform_trading(today, contracts=contracts) + contracts_expiring(today, contracts=contracts)
+
+
+# --- 8. many objections to one notice in a short time -------------------------------------------
+# Raised as the objections arrive (registers/signals.py), not by the sweep: a flood is news now.
+EVENT_RULES = frozenset({WarningRule.OBJECTION_SURGE})
+
+
+def objection_surge_check(*, notice: Notice) -> EarlyWarning | None:
+    """Yellow: so many objections to one notice within the hour that the supervisor needs the township's help
+    (a real dispute, or a flood from many addresses); raised once per notice, when the count is reached."""
+    since = timezone.now() - datetime.timedelta(hours=1)
+    recent = notice.objections.filter(submitted_at__gte=since).count()
+    if recent < settings.OBJECTION_SURGE_COUNT:
+        return None
+    facts = {"title": notice.title, "count": recent}
+    return warning_raise(
+        rule=WarningRule.OBJECTION_SURGE,
+        level=WarningLevel.YELLOW,
+        organization=notice.organization,
+        subject_key=f"notice:{notice.pk}",
+        title=_("%(count)s objections within an hour: %(title)s") % facts,
+        detail=_(
+            "%(count)s objections to this notice arrived within an hour. The township should help the "
+            "supervisor sort them: a real dispute, or a flood from many addresses."
+        )
+        % facts,
+        matter=notice.matter,
+        url=notice.matter.get_absolute_url(),
+    )

@@ -101,8 +101,16 @@ def banner(logins: str) -> str:
         f"arrive without a reload (bell: {url}notifications/). Beat sends reminders within a minute and\n"
         f"raises the early warnings (监督预警) at {url}registers/warnings/."
     )
+    security = (
+        "Two-factor login (TOTP): in this demo it is offered, not required (MFA_REQUIRED=0 in the demo settings;\n"
+        "production requires it for township, county and administrator posts). To try it, open 双因素认证 after\n"
+        "logging in, scan the QR code with an authenticator app and enter its code; every later login asks for one.\n"
+        "Administrators: sysadmin (accounts, posts, organisations), secadmin (policy, lockouts, sessions,\n"
+        f"MFA resets), auditadmin (security log, access log). The Django admin ({url}admin/) is the maintenance\n"
+        "superuser's only."
+    )
     return (
-        f"\n{line}\nThe demo is running at {url}\n\nDemo logins:\n{logins}\n\n{watch}\n\n"
+        f"\n{line}\nThe demo is running at {url}\n\nDemo logins:\n{logins}\n\n{watch}\n\n{security}\n\n"
         f"Press Ctrl-C to stop.\n{line}\n"
     )
 

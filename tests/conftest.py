@@ -43,6 +43,10 @@ class World:
     inspector_b: object
     county_admin: object
     members_a1: list
+    # The three administrators (三员分立), each on an account of its own at the county.
+    system_admin: object = None
+    security_admin: object = None
+    audit_admin: object = None
 
 
 def _person(username, organization, role, full_name):
@@ -110,6 +114,9 @@ def build_world() -> World:
         inspector_b=_person("inspector_b", township_b, Role.DISCIPLINE_INSPECTOR, "蒋纪检"),
         county_admin=_person("county_admin", county, Role.COUNTY_ADMIN, "沈管理员"),
         members_a1=members_a1,
+        system_admin=_person("sysadmin", county, Role.SYSTEM_ADMIN, "严系统"),
+        security_admin=_person("secadmin", county, Role.SECURITY_ADMIN, "乔安全"),
+        audit_admin=_person("auditadmin", county, Role.AUDIT_ADMIN, "温审计"),
     )
 
 

@@ -13,7 +13,7 @@ from organizations.jurisdiction import can_act, can_see
 
 from ..models import RenderedDocument, RenderStatus
 from ..rendering import current_document
-from ..rendering_views import DOSSIER_REQUEST_ROLES, document_urls
+from ..rendering_views import DOSSIER_REQUEST_ROLES, document_urls, may_request_pdf
 
 register = template.Library()
 
@@ -49,6 +49,8 @@ def _panel(context, *, kind: str, target, document, can_request: bool, heading: 
         "request_label": request_label,
         "next": request.get_full_path() if request else "",
         "csrf_token": context.get("csrf_token"),
+        # The partial's inline script carries the page's CSP nonce.
+        "request": request,
     }
 
 
@@ -97,7 +99,7 @@ def meeting_minutes_link(context, meeting):
         kind=RenderedDocument.Kind.MINUTES,
         target=meeting,
         document=document,
-        can_request=_unfinished(document),
+        can_request=_unfinished(document) and may_request_pdf(user, meeting.organization),
         heading=_("Minutes (PDF)"),
         request_label=_("Render the minutes"),
     )
@@ -115,7 +117,7 @@ def notice_print_link(context, notice):
         kind=RenderedDocument.Kind.NOTICE,
         target=notice,
         document=document,
-        can_request=_unfinished(document),
+        can_request=_unfinished(document) and may_request_pdf(user, notice.organization),
         heading=_("Printable notice (PDF)"),
         request_label=_("Render the notice for printing"),
     )

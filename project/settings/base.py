@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
 from .env import env_bool, env_int, env_list, env_str, storage_from_url
@@ -30,10 +31,17 @@ INSTALLED_APPS = [
     "simple_history",
     "viewflow",
     "viewflow.workflow",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
+    "pgtrigger",
     "organizations",
+    "protection",
     "registers",
     "documents",
     "flows",
+    "administration",
     "demo",
 ]
 
@@ -42,11 +50,19 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Size limits and NUL checks come before the CSRF check, the first reader of the body.
+    "protection.guards.RequestGuardMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "administration.middleware.SecurityLogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "administration.middleware.SessionPolicyMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # django-axes wants to be last.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -145,16 +161,52 @@ LIVE_POLL_SECONDS = env_int("LIVE_POLL_SECONDS", 30 if REDIS_URL else 2)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    # Level 3: at least 10 characters of three classes, not the username, none of the last five passwords;
+    # the security administrator may make the first and last stricter (administration.models.SecurityPolicy).
+    {"NAME": "administration.passwords.PolicyLengthValidator"},
+    {"NAME": "administration.passwords.CharacterClassesValidator"},
+    {"NAME": "administration.passwords.NotTheUsernameValidator"},
+    {"NAME": "administration.passwords.PasswordHistoryValidator"},
 ]
+# django-axes checks every login first: lockout per account and per address after the policy's failure
+# limit (at most 5), for a cool-off that doubles with each lockout of the day; the security
+# administrator unlocks. Addresses come from protection.addresses (trusted proxies, IPv6 /64).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_ENABLED = env_bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = "administration.lockout.failure_limit"
+AXES_COOLOFF_TIME = "administration.lockout.cool_off"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "protection.addresses.axes_client_address"
+AXES_LOCKOUT_TEMPLATE = "administration/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # the security log (administration) records every login and failure
+AXES_VERBOSE = False
+# Two-factor login (TOTP, django-otp): required for these roles, offered to everyone else.
+MFA_REQUIRED = env_bool("MFA_REQUIRED", True)
+MFA_REQUIRED_ROLES = frozenset(
+    {"township_officer", "township_leader", "county_admin", "discipline_inspector"}
+    | {"system_admin", "security_admin", "audit_admin"}
+)
+OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "三资审批")
+# Personal data sealed at rest (protection/crypto.py): base64 of 32 random bytes, from the environment.
+# `python -c "import os, base64; print(base64.b64encode(os.urandom(32)).decode())"` makes one.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY", "ZGV2ZWxvcG1lbnQta2V5LW5vdC1mb3ItcHJvZHVjdGlvbiE=")
+FIELD_ENCRYPTION_OLD_KEYS = env_list("FIELD_ENCRYPTION_OLD_KEYS", [])
+FIELD_BLIND_INDEX_KEY = env_str("FIELD_BLIND_INDEX_KEY", "")
+# aes256gcm (default) or sm4cbc-hmacsm3 (商用密码, for a 密评 assessment).
+FIELD_ENCRYPTION_ALGORITHM = env_str("FIELD_ENCRYPTION_ALGORITHM", "aes256gcm")
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "flows:inbox"
+# Administrators land on their own work, everyone else in the inbox (administration.views.home).
+LOGIN_REDIRECT_URL = "administration:home"
 LOGOUT_REDIRECT_URL = "login"
-# Level-3 protection asks for a session timeout: idle sessions end after this many seconds.
+# Level-3 protection asks for a session timeout: idle sessions end after this many seconds. The
+# security administrator's policy may shorten it, and adds an absolute limit (administration.middleware).
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 30 * 60)
 SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
@@ -183,11 +235,46 @@ STORAGE_URL = env_str("STORAGE_URL", "")
 if STORAGE_URL:
     STORAGES["default"] = storage_from_url(STORAGE_URL)
 EVIDENCE_MAX_BYTES = env_int("EVIDENCE_MAX_BYTES", 20 * 1024 * 1024)
+# Request bodies (protection/guards.py): pages may set their own limit; these are the defaults.
+REQUEST_MAX_BYTES = env_int("REQUEST_MAX_BYTES", 200 * 1024 * 1024)
+ANONYMOUS_REQUEST_MAX_BYTES = env_int("ANONYMOUS_REQUEST_MAX_BYTES", 64 * 1024)
+# The public check of a dossier takes a file up to the evidence limit.
+LEDGER_VERIFY_MAX_BYTES = env_int("LEDGER_VERIFY_MAX_BYTES", EVIDENCE_MAX_BYTES)
+# The reverse proxies whose CLIENT_ADDRESS_HEADER is believed (addresses or networks, comma-separated).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+CLIENT_ADDRESS_HEADER = env_str("CLIENT_ADDRESS_HEADER", "X-Forwarded-For")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-# A public objection form can be abused; each client may send this many per hour.
+# A public objection form can be abused; each client (an IPv4 address, an IPv6 /64) may send this many
+# per hour, and one notice takes this many per hour from everyone together.
 OBJECTION_RATE_PER_HOUR = env_int("OBJECTION_RATE_PER_HOUR", 5)
+OBJECTION_NOTICE_RATE_PER_HOUR = env_int("OBJECTION_NOTICE_RATE_PER_HOUR", 60)
+# This many objections to one notice within the hour raise an early warning for the township.
+OBJECTION_SURGE_COUNT = env_int("OBJECTION_SURGE_COUNT", 20)
+
+# A Content-Security-Policy on every page (django-csp): nothing but this site's own scripts, styles and
+# images; the one inline script carries the request's nonce.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", "blob:"],
+        "media-src": [SELF, "blob:", "mediastream:"],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# The security log keeps at least this long; only the audit administrator purges older rows.
+SECURITY_LOG_RETENTION_DAYS = env_int("SECURITY_LOG_RETENTION_DAYS", 180)
+# Backups (manage.py backup / restore): where archives go, and optionally an object store.
+BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
+BACKUP_S3_BUCKET = env_str("BACKUP_S3_BUCKET", "")
 
 LOGGING = {
     "version": 1,
@@ -198,6 +285,7 @@ LOGGING = {
     "loggers": {
         "flows": {"level": "INFO"},
         "organizations": {"level": "INFO"},
+        "administration": {"level": "INFO"},
         "weasyprint": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
     },

@@ -7,3 +7,6 @@ DEBUG = True
 # The demo shows reminders and warnings within a minute of starting, not after the production sweep.
 REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", 30)  # noqa: F405
 WARNING_SWEEP_SECONDS = env_int("WARNING_SWEEP_SECONDS", 60)  # noqa: F405
+
+# The demo is meant to be tried at once: two-factor login is offered, not required (the banner says so).
+MFA_REQUIRED = env_bool("MFA_REQUIRED", False)  # noqa: F405

@@ -14,3 +14,5 @@ SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
+# Personal data is sealed with a key of the installation's own: none is built in.
+FIELD_ENCRYPTION_KEY = env_str("FIELD_ENCRYPTION_KEY")

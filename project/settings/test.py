@@ -6,6 +6,8 @@ from .base import *  # noqa: F403
 
 CELERY_TASK_ALWAYS_EAGER = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Most tests sign personas in with force_login; the MFA tests and the authorisation sweep turn it on.
+MFA_REQUIRED = False
 
 # Parallel test workers (pytest-xdist) share one Redis: give each its own queue and key space,
 # or one worker's Celery consumer would run another worker's task against the wrong database.

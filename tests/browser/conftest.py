@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from demo.seed import DEFAULT_PASSWORD
 from flows.models import Notice
 from flows.tasks import close_due_publications
 
@@ -68,7 +69,7 @@ class Actor:
         self.page = page
         self.base_url = base_url
 
-    def login(self, username, password="demo12345"):
+    def login(self, username, password=DEFAULT_PASSWORD):
         page = self.page
         page.context.clear_cookies()
         page.goto(f"{self.base_url}/accounts/login/")

@@ -298,14 +298,15 @@ def log(user, action=AccessAction.OPEN_MATTER, matter=None, **kwargs) -> AccessL
     return review.access_log_record(user=user, action=action, matter=matter, **kwargs)
 
 
-def test_county_admin_reads_entries_of_the_county_and_searches_by_its_people(world, django_user_model):
+def test_audit_admin_reads_entries_of_the_county_and_searches_by_its_people(world, django_user_model):
     matter = archived(world)
     opened = log(world.inspector, matter=matter)
     searched = log(world.inspector_b, AccessAction.SEARCH, detail="party=东湖")
     outsider = django_user_model.objects.create(username="outsider")
     log(outsider, AccessAction.SEARCH)
-    assert list(review.access_log_for(world.county_admin, AccessLogQuery())) == [searched, opened]
+    assert list(review.access_log_for(world.audit_admin, AccessLogQuery())) == [searched, opened]
     assert list(review.access_log_for(world.inspector, AccessLogQuery())) == []
+    assert list(review.access_log_for(world.county_admin, AccessLogQuery())) == []
 
 
 def test_access_log_filters(world):
@@ -318,7 +319,7 @@ def test_access_log_filters(world):
     AccessLog.objects.filter(pk=opened.pk).update(at=timezone.make_aware(datetime.datetime(2026, 3, 1, 9)))
 
     def query(**filters):
-        return list(review.access_log_for(world.county_admin, AccessLogQuery(**filters)))
+        return list(review.access_log_for(world.audit_admin, AccessLogQuery(**filters)))
 
     assert query(user="inspector_b") == [by_b]
     assert query(user="卫纪检") == [other_opened, searched, opened]

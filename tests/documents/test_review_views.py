@@ -338,11 +338,11 @@ def test_flag_list_of_another_township_does_not_show_the_flag(client, world):
 # --- the access log -------------------------------------------------------------------
 
 
-def test_county_admin_reads_and_filters_the_access_log(client, world):
+def test_audit_admin_reads_and_filters_the_access_log(client, world):
     matter = archived(world, title="购置村级农机具")
     review.access_log_record(user=world.inspector, action=AccessAction.OPEN_MATTER, matter=matter)
     review.access_log_record(user=world.inspector_b, action=AccessAction.SEARCH, detail="party=石门")
-    client.force_login(world.county_admin)
+    client.force_login(world.audit_admin)
     response = client.get(reverse("documents:access_log"))
     assert response.status_code == 200
     content = response.content.decode()
@@ -357,7 +357,7 @@ def test_access_log_is_paginated(client, world):
     AccessLog.objects.bulk_create(
         [AccessLog(user=world.inspector, action=AccessAction.SEARCH, detail=f"第{n}次") for n in range(60)]
     )
-    client.force_login(world.county_admin)
+    client.force_login(world.audit_admin)
     first = client.get(reverse("documents:access_log"), {"action": "search"})
     assert len(first.context["page"]) == 50
     assert "page=2" in first.content.decode() and "action=search" in first.content.decode()
@@ -365,13 +365,25 @@ def test_access_log_is_paginated(client, world):
 
 
 def test_access_log_refuses_reversed_dates(client, world):
-    client.force_login(world.county_admin)
+    client.force_login(world.audit_admin)
     response = client.get(reverse("documents:access_log"), {"date_from": "2026-05-02", "date_to": "2026-05-01"})
     assert response.status_code == 400
 
 
-@pytest.mark.parametrize("persona", ["inspector", "inspector_b", "leader_a", "officer_a", "secretary_a1"])
-def test_only_the_county_admin_reads_the_access_log(client, world, persona):
+@pytest.mark.parametrize(
+    "persona",
+    [
+        "inspector",
+        "inspector_b",
+        "leader_a",
+        "officer_a",
+        "secretary_a1",
+        "county_admin",
+        "system_admin",
+        "security_admin",
+    ],
+)
+def test_only_the_audit_admin_reads_the_access_log(client, world, persona):
     client.force_login(getattr(world, persona))
     assert client.get(reverse("documents:access_log")).status_code == 403
 

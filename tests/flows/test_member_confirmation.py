@@ -17,9 +17,11 @@ from flows.models import Decision, Matter, MatterStatus, MemberCandidate, Step
 from flows.selectors import matter_history
 from forms.member_confirmation import MemberConfirmationApplicationForm
 from organizations.models import MeetingBody
+from protection.masking import mask_id_number
 from registers.identity import check_character
 from registers.members import on_roster_message, repeated_message
 from registers.models import Member, MembershipBasis, MemberStatus
+from registers.selectors import id_number_index
 from tests.concurrency.test_two_approvers import run_at_once
 from tests.conftest import build_world
 from tests.drive import act, refresh, run_to_end
@@ -71,7 +73,9 @@ def test_confirmation_takes_the_member_assembly_and_puts_the_persons_on_the_rost
     assert matter.member_body == MeetingBody.MEMBER_ASSEMBLY
     assert Step.REVIEW_BY_PARTY_MEMBERS in matter.required_steps
     assert Step.APPROVE_BY_TOWNSHIP in matter.required_steps
-    assert not Member.objects.filter(id_number=born["id_number"]).exists(), "nobody joins before approval"
+    assert not Member.objects.filter(id_number_index=id_number_index(born["id_number"])).exists(), (
+        "nobody joins before approval"
+    )
 
     matter = run_to_end(world, matter)
 
@@ -153,7 +157,7 @@ def test_an_id_number_in_another_running_confirmation_is_refused_until_it_ends(w
         apply_confirmation(world, candidate("另一人"), person, title="第二批成员确认")
     assert error.value.messages == [
         _("%(id_number)s is already in the running confirmation “%(title)s”.")
-        % {"id_number": person["id_number"], "title": "第一批成员确认"}
+        % {"id_number": mask_id_number(person["id_number"]), "title": "第一批成员确认"}
     ]
     assert Matter.objects.count() == 1 and MemberCandidate.objects.count() == 1
     services.matter_withdraw(user=world.secretary_a1, matter_id=first.pk, reason="合并到第二批")
@@ -212,7 +216,7 @@ def test_an_id_number_that_reached_the_roster_meanwhile_stops_the_implementation
     assert matter.next_step == Step.IMPLEMENT
     assert not matter.step_records.filter(step=Step.IMPLEMENT).exists()
     assert confirmed(matter) == []
-    assert not Member.objects.filter(id_number=other["id_number"]).exists()
+    assert not Member.objects.filter(id_number_index=id_number_index(other["id_number"])).exists()
 
 
 # --- form, page and history --------------------------------------------------------------------------
@@ -282,7 +286,10 @@ def test_detail_lists_the_candidates_and_then_the_members_with_the_roster_link(w
     person = candidate(basis=MembershipBasis.ADOPTION, note="收养")
     matter = to_step(world, apply_confirmation(world, person), Step.IMPLEMENT)
     before = render_to_string(MemberConfirmationFlow.detail_template, {"matter": matter})
-    assert person["id_number"] in before and "收养" in before
+    assert mask_id_number(person["id_number"]) in before and "收养" in before
+    assert person["id_number"] not in before, "masked unless the page asks to reveal"
+    revealed = render_to_string(MemberConfirmationFlow.detail_template, {"matter": matter, "reveal_ids": True})
+    assert person["id_number"] in revealed
     assert str(MembershipBasis.ADOPTION.label) in before
     roster_url = reverse("registers:member_list")
     assert roster_url not in before
@@ -304,7 +311,8 @@ def test_matter_page_lists_the_candidates_to_the_township(client, world):
     client.force_login(world.leader_a)
     response = client.get(matter.get_absolute_url(), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 200
-    assert person["id_number"] in response.content.decode()
+    assert mask_id_number(person["id_number"]) in response.content.decode()
+    assert person["id_number"] not in response.content.decode()
 
 
 @pytest.mark.postgres
@@ -319,4 +327,4 @@ def test_two_confirmations_of_one_person_at_once_only_one_runs():
         lambda: apply_confirmation(world, candidate("另一人"), person, title="第二批成员确认"),
     )
     assert sorted(outcomes) == ["ok", "refused"]
-    assert MemberCandidate.objects.filter(id_number=person["id_number"]).count() == 1
+    assert MemberCandidate.objects.filter(id_number_index=id_number_index(person["id_number"])).count() == 1

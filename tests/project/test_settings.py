@@ -25,6 +25,9 @@ def run_manage(*args, **environment):
     )
 
 
+PRODUCTION_FIELD_KEY = "cHJvZHVjdGlvbi1maWVsZC1rZXktMzItYnl0ZXMtbG9uZyE="
+
+
 def test_production_settings_pass_check_deploy(tmp_path):
     result = run_manage(
         "check",
@@ -33,10 +36,23 @@ def test_production_settings_pass_check_deploy(tmp_path):
         "WARNING",
         DJANGO_SETTINGS_MODULE="project.settings.production",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
+        FIELD_ENCRYPTION_KEY=PRODUCTION_FIELD_KEY,
         ALLOWED_HOSTS="sanzi.example.org",
         VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_field_encryption_key(tmp_path):
+    result = run_manage(
+        "check",
+        DJANGO_SETTINGS_MODULE="project.settings.production",
+        SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
+        ALLOWED_HOSTS="x",
+        VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "FIELD_ENCRYPTION_KEY" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
