@@ -30,6 +30,7 @@ from flows.models import SPINE, MatterStatus, Meeting, Step
 from organizations.models import OrganizationKind
 from organizations.people import display_name
 
+from .digests import sm3_hex
 from .models import AccessAction, AccessLog, CorrectionRequest, CorrectionStatus, RenderedDocument, RenderStatus
 from .services import access_log_record
 
@@ -566,22 +567,9 @@ def _store(document: RenderedDocument, pdf: bytes) -> RenderedDocument:
             locked.status = RenderStatus.DONE
             locked.progress = 100
             locked.error = ""
+            # Saving logs the document (documents/coverage.py): its SHA-256 and SM3 go into the ledger.
+            locked.sm3 = sm3_hex(pdf)
             locked.save()
-            if locked.kind == RenderedDocument.Kind.DOSSIER:
-                from documents.ledger import ledger_append
-
-                ledger_append(
-                    kind="dossier",
-                    object_type="RenderedDocument",
-                    object_id=str(locked.pk),
-                    matter=document.matter,
-                    payload={
-                        "sha256": digest,
-                        "verification_code": locked.verification_code,
-                        "kind": locked.kind,
-                        "page_count": pages,
-                    },
-                )
     except Exception:
         if stored_name:
             # The row went back to its old state; leave no orphan file behind.

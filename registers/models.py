@@ -381,6 +381,8 @@ class WarningRule(models.TextChoices):
     ASSET_IDLE = "asset_idle", _("Asset idle too long")
     OFF_PLATFORM_TRADING = "off_platform_trading", _("Off-platform trading (场外交易)")
     OBJECTION_UNHANDLED = "objection_unhandled", _("Publication ended with an objection not handled")
+    # Raised by documents/witness.py when a witness holds two signed tree heads that cannot both be true.
+    LEDGER_FORK = "ledger_fork", _("Tamper-evident log forked (账本分叉)")
 
 
 class WarningLevel(models.TextChoices):
