@@ -16,9 +16,7 @@ so a changed byte anywhere shows) of:
 ``tools/verify_package.py`` checks a package with the standard library and ``cryptography`` only.
 """
 
-import base64
 import io
-import json
 import zipfile
 from dataclasses import dataclass
 
@@ -29,6 +27,7 @@ from .signing import split_note
 
 FORMAT = "sanzi-verification/1"
 VERIFIER_PATH = "tools/verify_package.py"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class NotProvable(Exception):
@@ -95,22 +94,28 @@ def build_package(
     """The ZIP of a verification package (module docstring)."""
     name = f"document{extension}" if document is not None else None
     contents = verification_json(verification_document(subject=subject, entries=entries, document_name=name))
+    members = {"verification.json": contents}
+    if document is not None:
+        members[name] = document
+    return zip_members(members)
+
+
+def zip_members(members: dict[str, bytes]) -> bytes:
+    """A ZIP written the same way every time (stored, fixed time and attributes), in the given order.
+
+    tools/verify_package.py writes the members it read the same way and compares the bytes, so a change
+    in a ZIP header is found as surely as one in a part."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("verification.json", contents)
-        if document is not None:
-            archive.writestr(name, document)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 
 def proof_only(*, subject: str, entries: list[LedgerEntry]) -> bytes:
     """verification.json alone, for someone who holds the document: the verifier takes it beside the file."""
     return verification_json(verification_document(subject=subject, entries=entries, document_name=None))
-
-
-def decode_timestamp(token: str) -> bytes:
-    return base64.b64decode(token) if token else b""
-
-
-def loads(data: bytes) -> dict:
-    return json.loads(data)

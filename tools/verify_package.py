@@ -42,6 +42,11 @@ except ImportError:  # pragma: no cover - said to the user
     sys.exit("This verifier needs the cryptography package: pip install cryptography")
 
 FORMAT = "sanzi-verification/1"
+FIELDS = {"format", "subject", "document", "leaves", "checkpoint", "log_keys", "witness_keys", "timestamp"}
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+LEAF_FIELDS = {"index", "leaf_data", "payload", "proof"}
+WITNESS_FIELDS = {"name", "public_key"}
+SUBJECTS = {"dossier", "notice", "minutes", "certificate", "file", "record", "archive"}
 DASH = "\u2014"
 TYPE_ED25519, TYPE_COSIGNATURE, TYPE_SM2 = 0x01, 0x04, 0xFF
 
@@ -64,6 +69,21 @@ def sm3_hex(data):
     digest = hashes.Hash(hashes.SM3())
     digest.update(data)
     return digest.finalize().hex()
+
+
+def b64strict(text):
+    """Base64 that decodes and encodes back to the same text: the spare bits of its last character count too."""
+    raw = base64.b64decode(text, validate=True)
+    if base64.b64encode(raw).decode() != text:
+        raise ValueError("not in canonical base64")
+    return raw
+
+
+def hexstrict(text):
+    raw = bytes.fromhex(text)
+    if raw.hex() != text:
+        raise ValueError("not in lower-case hex")
+    return raw
 
 
 def canonical(value):
@@ -103,8 +123,8 @@ def key_id(name, signature_type, public_key):
 
 
 def parse_vkey(vkey):
-    name, key_hex, material = vkey.strip().rsplit("+", 2)
-    raw = base64.b64decode(material, validate=True)
+    name, key_hex, material = vkey.rsplit("+", 2)
+    raw = b64strict(material)
     if raw[0] not in (TYPE_ED25519, TYPE_SM2):
         raise ValueError("unknown key type")
     if key_id(name, raw[0], raw[1:]).hex() != key_hex:
@@ -145,7 +165,7 @@ def split_note(note):
             continue
         dash, _space, rest = line.partition(" ")
         name, _space, encoded = rest.rpartition(" ")
-        raw = base64.b64decode(encoded, validate=True)
+        raw = b64strict(encoded)
         if dash != DASH or not name or len(raw) < 5:
             raise ValueError("a signature line is “— <name> <base64>”")
         lines.append((name, raw[:4], raw[4:]))
@@ -158,7 +178,7 @@ def parse_checkpoint(body):
         raise ValueError("a checkpoint has an origin, a size and a root line")
     if not lines[1].isdigit():
         raise ValueError("the size is not a number")
-    root = base64.b64decode(lines[2], validate=True)
+    root = b64strict(lines[2])
     if len(root) != 32:
         raise ValueError("the root is not 32 bytes")
     timestamp = None
@@ -229,7 +249,7 @@ def check_witnesses(package, body, signatures, report):
     witnesses = []
     for witness in package.get("witness_keys", []):
         try:
-            public_key = base64.b64decode(witness["public_key"], validate=True)
+            public_key = b64strict(witness["public_key"])
         except (ValueError, KeyError, TypeError) as error:
             raise Failure("witness keys", "a witness key cannot be read") from error
         expected_id = key_id(witness["name"], TYPE_COSIGNATURE, public_key)
@@ -260,7 +280,7 @@ def check_leaves(package, checkpoint, report):
             data = leaf["leaf_data"].encode()
             payload = leaf["payload"].encode()
             fields = json.loads(data)
-            proof = [bytes.fromhex(step) for step in leaf["proof"]]
+            proof = [hexstrict(step) for step in leaf["proof"]]
             index = int(leaf["index"])
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise Failure(part, f"it cannot be read ({error})") from error
@@ -324,12 +344,36 @@ def read_parts(path):
         return {str(item.relative_to(path)): item.read_bytes() for item in path.rglob("*") if item.is_file()}
     data = path.read_bytes()
     if data.startswith(b"PK"):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                return {name: archive.read(name) for name in archive.namelist() if not name.endswith("/")}
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as error:
-            raise Failure("package", f"the ZIP file is damaged ({error})") from error
+        return read_zip(data)
     return {"verification.json": data}
+
+
+def write_zip(members):
+    """The package ZIP as the archive writes it: stored, fixed time and attributes, members in order."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in members.items():
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()
+
+
+def read_zip(data):
+    """The members of a package ZIP, which must be byte for byte the ZIP the archive writes of them."""
+    parts = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                parts[info.filename] = archive.read(info)
+    # A damaged ZIP raises whatever the part of zipfile or zlib that trips on it raises.
+    except Exception as error:
+        raise Failure("package", f"the ZIP file is damaged ({type(error).__name__}: {error})") from error
+    if write_zip(parts) != data:
+        raise Failure("package", "the ZIP file was altered outside its parts (a header, a name or a comment)")
+    return parts
 
 
 def load_verification(parts):
@@ -344,6 +388,25 @@ def load_verification(parts):
         raise Failure("verification.json", "it is not in its canonical form: it was edited")
     if not isinstance(package, dict) or package.get("format") != FORMAT:
         raise Failure("verification.json", f"it is not a {FORMAT} package")
+    # Every field is known and checked: nothing in the file can change without the check seeing it.
+    if set(package) != FIELDS or package["subject"] not in SUBJECTS:
+        raise Failure("verification.json", "it has fields a package does not have: it was edited")
+    leaves, witnesses = package["leaves"], package["witness_keys"]
+    if (
+        not isinstance(leaves, list)
+        or not leaves
+        or any(not isinstance(leaf, dict) or set(leaf) != LEAF_FIELDS for leaf in leaves)
+    ):
+        raise Failure("verification.json", "its leaves are not as a package writes them: it was edited")
+    if not isinstance(witnesses, list) or any(
+        not isinstance(item, dict) or set(item) != WITNESS_FIELDS for item in witnesses
+    ):
+        raise Failure("verification.json", "its witness keys are not as a package writes them: it was edited")
+    document = package["document"]
+    expected = {"verification.json"} | ({document} if document else set())
+    if "manifest.xml" not in parts and set(parts) != expected:
+        stray = sorted(set(parts) ^ expected)[0]
+        raise Failure(stray if stray in parts else "document", "the package's files are not the ones it names")
     return package
 
 
@@ -419,6 +482,17 @@ def check_archive(parts, listed, records, report):
 
 
 def verify(path, *, document=None, trusted=(), out=sys.stdout):
+    """Check the package at ``path``; raises Failure naming the first part that does not check out."""
+    try:
+        return _verify(path, document=document, trusted=trusted, out=out)
+    except Failure:
+        raise
+    # Whatever a damaged package trips in the parsers, it is a failure of the package, never a pass.
+    except (ValueError, KeyError, TypeError, IndexError, AttributeError, UnicodeError) as error:
+        raise Failure("package", f"it cannot be read ({type(error).__name__}: {error})") from error
+
+
+def _verify(path, *, document, trusted, out):
     report = Report(out)
     parts = read_parts(path)
     package = load_verification(parts)
@@ -431,12 +505,10 @@ def verify(path, *, document=None, trusted=(), out=sys.stdout):
         check_archive(parts, listed, records, report)
     if document is not None:
         check_document(Path(document).name, Path(document).read_bytes(), records, report)
-    elif package.get("document"):
+    elif package["document"]:
         name = package["document"]
-        if name not in parts:
-            raise Failure("document", f"{name} is missing from the package")
         check_document(name, parts[name], records, report)
-    if package.get("timestamp"):
+    if package["timestamp"]:
         report.note(
             "timestamp",
             "an RFC 3161 token of the tree head is included; check it with `openssl ts -verify` and the TSA's "
