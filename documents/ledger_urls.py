@@ -12,6 +12,7 @@ urlpatterns = [
     path("verify/<str:code>/package.zip", verification.document_package, name="document_package"),
     path("evidence/<int:pk>/package.zip", verification.evidence_package, name="evidence_package"),
     path("certificates/<int:pk>/package.zip", verification.certificate_package, name="certificate_package"),
+    path("matters/<int:matter_pk>/archive-package.zip", verification.archive_package_download, name="archive_package"),
     path("ledger/", verification.ledger, name="ledger"),
     path("ledger/checkpoint/", verification.checkpoint, name="ledger_checkpoint"),
     path("ledger/consistency/", verification.consistency, name="ledger_consistency"),

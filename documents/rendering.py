@@ -45,6 +45,7 @@ SLOT_HEIGHT_MM = 236
 IMAGE_MAX_SIDE = 3508
 TIFF_MAX_FRAMES = 200
 IMAGE_TYPES = {"image/jpeg", "image/png", "image/tiff"}
+DOSSIER_PDF_VARIANT = "pdf/a-3b"
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -430,7 +431,8 @@ def notice_context(document: RenderedDocument) -> dict:
         "collective": notice.organization,
         "village": village,
         "board_url": url,
-        "qr": qr_data_uri(url),
+        # The QR leads to the notice's proof page: its text, its fingerprint in the log, and the board link.
+        "qr": qr_data_uri(verification_url(document.verification_code)),
     }
 
 
@@ -449,14 +451,17 @@ def _progress(document: RenderedDocument, progress: int, **fields) -> None:
     job_progress(document=document)
 
 
-def _write_pdf(html: str):
-    """Lay out the HTML; returns (WeasyPrint document, PDF bytes). No network, no files: data: URIs only."""
+def _write_pdf(html: str, variant: str | None = None):
+    """Lay out the HTML; returns (WeasyPrint document, PDF bytes). No network, no files: data: URIs only.
+
+    ``variant``: a PDF variant of WeasyPrint, e.g. PDF/A-3b for the archived dossier (the archive
+    package later embeds its scans and proofs in it, which PDF/A-3 allows)."""
     from weasyprint import HTML
     from weasyprint.urls import URLFetcher
 
     fetcher = URLFetcher(allowed_protocols={"data"})
     laid_out = HTML(string=html, base_url=site_url("/"), url_fetcher=fetcher).render()
-    return laid_out, laid_out.write_pdf()
+    return laid_out, laid_out.write_pdf(pdf_variant=variant)
 
 
 def _draw_scans(pdf: bytes, laid_out, scans: list[Scan]) -> bytes:
@@ -469,7 +474,9 @@ def _draw_scans(pdf: bytes, laid_out, scans: list[Scan]) -> bytes:
             slots[anchor] = (scan, page_number)
     if not slots:
         return pdf
-    writer = PdfWriter(clone_from=PdfReader(BytesIO(pdf)))
+    reader = PdfReader(BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header  # a PDF/A-3 dossier stays a PDF 1.7 file
     for index, page in enumerate(laid_out.pages):
         for anchor, (x1, y1, x2, y2) in page.anchors.items():
             if anchor not in slots:
@@ -511,7 +518,7 @@ def _build(document: RenderedDocument) -> bytes:
             _progress(document, 10 + 40 * number // len(files))
         html = render_to_string("documents/pdf/dossier.html", dossier_context(document, scans))
         _progress(document, 60)
-        laid_out, pdf = _write_pdf(html)
+        laid_out, pdf = _write_pdf(html, variant=DOSSIER_PDF_VARIANT)
         _progress(document, 80)
         pdf = _draw_scans(pdf, laid_out, scans)
         _progress(document, 90)

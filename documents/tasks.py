@@ -6,6 +6,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from . import rendering
+from .archive import archive_check_run
 from .models import RenderedDocument, RenderStatus
 
 # A document still pending this long after it was asked for lost its message (broker down at commit).
@@ -21,8 +22,11 @@ STALE_AFTER = datetime.timedelta(minutes=10)
 )
 def render_document(document_id: int) -> str:
     """Render one RenderedDocument; a document already DONE is left as it is, so a repeat is harmless."""
-    document = RenderedDocument.objects.get(pk=document_id)
-    return rendering.render_document(document).pdf.name
+    document = rendering.render_document(RenderedDocument.objects.get(pk=document_id))
+    if document.kind == RenderedDocument.Kind.DOSSIER and document.matter.status == "archived":
+        # 四性检测 at archiving: the report is stored with the dossier (documents/archive.py).
+        archive_check_run(document=document)
+    return document.pdf.name
 
 
 @shared_task

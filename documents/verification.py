@@ -22,12 +22,14 @@ from organizations.jurisdiction import READ_ONLY_ROLES, can_see, get_for_user, u
 from registers.models import ShareCertificate
 
 from . import rendering
+from .archive import NotArchived, archive_package
 from .coverage import REGISTRY
 from .ledger import sha256_of_chunks
 from .ledger_verify import latest_leaf, ledger_verify, ledger_verify_digest, ledger_verify_matter, prove
-from .models import Evidence, LedgerEntry, RenderedDocument, RenderStatus, TreeHead
+from .models import AccessAction, Evidence, LedgerEntry, RenderedDocument, RenderStatus, TreeHead
 from .packages import VERIFIER_PATH, NotProvable, build_package, checkpoint_with_cosignatures, proof_only
 from .sequencer import consistency_proof, latest_head
+from .services import access_log_record
 from .signing import log_public_keys
 from .witness import WitnessRejected, cosignature_accept, fork_report_accept
 
@@ -213,6 +215,24 @@ def certificate_package(request, pk: int):
         raise Http404
     document = _read(certificate.pdf) if certificate.pdf else None
     return _package("certificate", [entry], document, ".pdf", f"package-certificate-{certificate.number}.zip")
+
+
+@login_required
+def archive_package_download(request, matter_pk: int):
+    """The archive volume as a package for a records office (documents/archive.py); logged like an opening."""
+    matter = get_for_user(request.user, Matter.objects.select_related("organization", "applicant"), matter_pk)
+    try:
+        data = archive_package(matter=matter)
+    except (NotArchived, NotProvable) as error:
+        return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+    access_log_record(
+        user=request.user,
+        action=AccessAction.OPEN_DOSSIER,
+        matter=matter,
+        detail=_("Archive package: %(number)s") % {"number": matter.archive_number},
+        address=request.META.get("REMOTE_ADDR"),
+    )
+    return _zip_response(data, f"archive-{matter.archive_number or matter.pk}.zip")
 
 
 # --- the county's page ---------------------------------------------------------------------------
