@@ -30,6 +30,7 @@ from .merkle import StreamingTree, verify_inclusion
 from .models import Checkpoint, LeafFormat, LedgerEntry, TreeHead, TreeNode, Witness, WitnessCosignature
 from .sequencer import TreeIncomplete, inclusion_proof, latest_head, sequence_pending
 from .signing import PublicKey, log_public_keys, parse_checkpoint, split_note, verify_cosignature, verify_note
+from .timestamping import head_message, timestamp_verify
 
 CHUNK = 2000
 
@@ -321,6 +322,13 @@ def _check_head(head: TreeHead, root: bytes, keys: list[PublicKey], first_leaf: 
         problem = cosignature_problem(cosignature)
         if problem:
             raise Broken(head.size, problem)
+    if head.tsa_token and settings.LEDGER_TSA_CERTIFICATE_FILE:
+        if not timestamp_verify(token=head.tsa_token, message=head_message(head)):
+            raise Broken(
+                head.size,
+                _("The RFC 3161 time-stamp of the signed tree head of size %(size)s does not verify.")
+                % {"size": head.size},
+            )
 
 
 def _verify_unplaced() -> int:

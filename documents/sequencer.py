@@ -77,12 +77,7 @@ def publish_head(*, size: int, root: bytes) -> TreeHead:
     now = timezone.now()
     body = checkpoint_body(origin=settings.LEDGER_ORIGIN, size=size, root=root, timestamp=int(now.timestamp()))
     note = join_note(body, [signer.sign_note(body) for signer in signers()])
-    head = TreeHead.objects.create(size=size, root_hash=root.hex(), timestamp=now, note=note)
-    if settings.LEDGER_TSA_URL:
-        from .ledger_tasks import timestamp_head
-
-        transaction.on_commit(lambda: timestamp_head.delay(head.pk), robust=True)
-    return head
+    return TreeHead.objects.create(size=size, root_hash=root.hex(), timestamp=now, note=note)
 
 
 def sequence_batch(batch_size: int | None = None) -> tuple[int, TreeHead | None] | None:
