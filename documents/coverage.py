@@ -42,7 +42,7 @@ class Coverage:
 
     @property
     def model(self):
-        return apps.get_model(self.label)
+        return apps.get_model(self.label)  # the app registry caches it
 
     @property
     def object_type(self) -> str:
@@ -103,7 +103,7 @@ def record_payload(coverage: Coverage, values: dict, m2m: dict[str, list[int]], 
     return {
         "model": coverage.label,
         "pk": values["id"],
-        "fields": {name: ledger.normalised(values[name]) for name in coverage.attnames},
+        "fields": ledger.normalised({name: values[name] for name in coverage.attnames}),
         "m2m": {name: sorted(m2m.get(name, [])) for name in coverage.m2m},
         "files": files,
         "deleted": False,

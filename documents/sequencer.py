@@ -13,7 +13,7 @@ from collections import defaultdict
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import F, Max, Q
 from django.utils import timezone
 
 from . import merkle
@@ -80,6 +80,24 @@ def publish_head(*, size: int, root: bytes) -> TreeHead:
     return TreeHead.objects.create(size=size, root_hash=root.hex(), timestamp=now, note=note)
 
 
+def _place(pending: list[tuple[int, str]], size: int, now) -> None:
+    """Give the pending leaves (in id order) the positions after ``size``, in one statement per chunk.
+
+    The ids of a batch are mostly consecutive: each run of consecutive ids gets its positions by one
+    arithmetic UPDATE (seq = id + offset), instead of a CASE branch per row."""
+    runs = []  # (first id, last id, seq of the first)
+    for offset, (pk, _hash) in enumerate(pending):
+        seq = size + offset + 1
+        if runs and pk == runs[-1][1] + 1 and seq == runs[-1][2] + (pk - runs[-1][0]):
+            runs[-1] = (runs[-1][0], pk, runs[-1][2])
+        else:
+            runs.append((pk, pk, seq))
+    for first, last, seq in runs:
+        LedgerEntry.objects.filter(id__gte=first, id__lte=last, seq__isnull=True).update(
+            seq=F("id") + (seq - first), sequenced_at=now
+        )
+
+
 def sequence_batch(batch_size: int | None = None) -> tuple[int, TreeHead | None] | None:
     """Sequence one batch; (leaves sequenced, new head), or None when another sequencer holds the lock."""
     batch_size = batch_size or settings.LEDGER_BATCH_SIZE
@@ -99,11 +117,7 @@ def sequence_batch(batch_size: int | None = None) -> tuple[int, TreeHead | None]
         frontier = fetch_nodes(merkle.frontier_nodes(size))
         new_nodes = merkle.extend(size, [bytes.fromhex(value) for _pk, value in pending], frontier)
         now = timezone.now()
-        LedgerEntry.objects.bulk_update(
-            [LedgerEntry(id=pk, seq=size + offset + 1, sequenced_at=now) for offset, (pk, _hash) in enumerate(pending)],
-            ["seq", "sequenced_at"],
-            batch_size=500,
-        )
+        _place(pending, size, now)
         TreeNode.objects.bulk_create(
             [
                 TreeNode(level=level, index=index, last_leaf=merkle.last_leaf_of(level, index), hash=value.hex())
