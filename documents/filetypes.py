@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 from pypdf import PdfReader
 
 from . import thumbnails
@@ -117,10 +117,16 @@ def _inspect_image(file, *, name: str, mime: str, with_thumbnail: bool) -> tuple
             image.verify()
         # Pass 2: verify() leaves the image unusable, so open again and decode the first page for
         # real: a truncated or corrupt pixel stream fails here, and the result is the thumbnail.
+        # WeasyPrint, once imported, tells Pillow to accept truncated images: not while a scan is checked.
         file.seek(0)
-        with Image.open(file) as image:
-            _check_pixels(name, image.size)
-            thumbnail = thumbnails.image_thumbnail(image)
+        accepting = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            with Image.open(file) as image:
+                _check_pixels(name, image.size)
+                thumbnail = thumbnails.image_thumbnail(image)
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = accepting
     except Image.DecompressionBombError as error:
         raise ValidationError(
             _("%(name)s would unpack into more than %(limit)s megapixels; it is refused.")

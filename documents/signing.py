@@ -166,7 +166,7 @@ class PublicKey:
 
 
 def parse_vkey(vkey: str) -> PublicKey:
-    name, key_hex, material = vkey.strip().rsplit("+", 2)
+    name, key_hex, material = vkey.strip().split("+", 2)
     raw = base64.b64decode(material, validate=True)
     algorithm = {TYPE_ED25519: ED25519, TYPE_SM2: SM2}.get(raw[0])
     if algorithm is None:

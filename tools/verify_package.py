@@ -123,7 +123,7 @@ def key_id(name, signature_type, public_key):
 
 
 def parse_vkey(vkey):
-    name, key_hex, material = vkey.rsplit("+", 2)
+    name, key_hex, material = vkey.split("+", 2)
     raw = b64strict(material)
     if raw[0] not in (TYPE_ED25519, TYPE_SM2):
         raise ValueError("unknown key type")

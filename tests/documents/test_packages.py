@@ -238,3 +238,20 @@ def test_no_package_for_a_record_not_yet_under_a_signed_head(world):
     entry = latest_leaf(REGISTRY["documents.RenderedDocument"], document.pk)
     with pytest.raises(NotProvable):
         build_package(subject="minutes", entries=[entry])
+
+
+def test_a_share_certificate_package_verifies_with_its_pdf(client, world, tmp_path):
+    from registers.models import ShareCertificate
+
+    certificate = ShareCertificate(member=world.members_a1[0], number="A1-GQ-0001", holdings={"population": 3})
+    certificate.pdf.save("A1-GQ-0001.pdf", ContentFile(b"%PDF-1.7\n% certificate\n"), save=False)
+    certificate.save()
+    sequence_pending()
+    client.force_login(world.secretary_a1)
+    response = client.get(reverse("documents:certificate_package", args=[certificate.pk]))
+    assert response.status_code == 200
+    path = tmp_path / "certificate.zip"
+    path.write_bytes(response.content)
+    assert verdict(path) == (True, "")
+    client.force_login(world.secretary_b1)
+    assert client.get(reverse("documents:certificate_package", args=[certificate.pk])).status_code == 404

@@ -265,3 +265,21 @@ def test_ledger_page_checks_only_matters_in_the_inspectors_jurisdiction(client, 
     content = client.get(reverse("documents:ledger"), {"matter": ARCHIVE_NUMBER}).content.decode()
     assert 'id="matter-result"' not in content
     assert "No such matter in your jurisdiction" in content
+
+
+def test_the_public_proof_page_reads_a_fixed_number_of_rows_whatever_the_size_of_the_log(client, dossier):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from documents.ledger import ledger_append
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("documents:verify_code", args=[CODE])).status_code == 200
+        return len(captured.captured_queries)
+
+    small = queries()
+    for number in range(300):
+        ledger_append(kind=LedgerKind.DECISION, object_type="Test", object_id=f"t{number}", payload={"n": number})
+    sequence_pending()
+    assert queries() == small

@@ -32,6 +32,13 @@ def english():
 
 
 @pytest.fixture
+def client(client):
+    # A request through the test client activates its language for the thread: keep it English.
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"
+    return client
+
+
+@pytest.fixture
 def witness_key() -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     Witness.objects.create(name=NAME, description="示范县纪委监委", public_key=witness_public_key(key))
