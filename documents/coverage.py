@@ -119,6 +119,28 @@ def comparable(payload: dict) -> dict:
     return {key: payload.get(key) for key in ("model", "pk", "fields", "m2m", "files", "deleted")}
 
 
+def as_logged_then(coverage: Coverage, live: dict, logged: dict) -> dict:
+    """The live payload cut to the fields the model had when the leaf was written.
+
+    A field added to a model later is not in the leaves written before its migration: it is compared
+    from the row's next save on, and until then must still hold the value the migration gave it (its
+    default). A field since removed from the model is no longer compared."""
+    fields = dict(live["fields"])
+    for name in list(fields):
+        if name in logged["fields"]:
+            continue
+        model_field = next(
+            (candidate for candidate in coverage.model._meta.concrete_fields if candidate.attname == name), None
+        )
+        default = ledger.normalised(model_field.get_default()) if model_field is not None else None
+        if fields[name] == default:
+            del fields[name]
+    m2m = {name: value for name, value in live["m2m"].items() if name in logged["m2m"] or value}
+    logged_fields = logged["fields"]
+    removed = {name: value for name, value in logged_fields.items() if name not in live["fields"]}
+    return {**live, "fields": {**fields, **removed}, "m2m": m2m}
+
+
 def _file_fingerprints(coverage: Coverage, row) -> dict:
     fingerprints = {}
     for name in coverage.files:

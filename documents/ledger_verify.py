@@ -421,6 +421,7 @@ def record_problem(
     else:
         live = covered.record_payload(coverage, values, m2m, payload.get("files", {}))
     live, logged = covered.comparable(live), covered.comparable(payload)
+    live = covered.as_logged_then(coverage, live, logged)
     if live != logged:
         fields = sorted(
             name

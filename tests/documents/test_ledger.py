@@ -500,3 +500,33 @@ def test_moment_in_leaf_data_is_utc_with_microseconds(db):
     fields = json.loads(leaf_data(entry))
     moment = datetime.datetime.fromisoformat(fields["recorded_at"])
     assert moment.utcoffset() == datetime.timedelta(0)
+
+
+def test_a_field_added_to_a_covered_model_later_does_not_break_the_check(world, monkeypatch):
+    """Another branch adds a field to StepRecord: rows logged before its migration still verify."""
+    from documents import coverage as covered
+
+    matter = proposed(world)
+    record = matter.step_records.get(step=Step.PROPOSE)
+    entry = LedgerEntry.objects.filter(object_type="StepRecord", object_pk=record.pk).latest("id")
+    del entry.payload["fields"]["opinion"]  # as if "opinion" had been added after this leaf was written
+    live = covered.comparable(
+        covered.record_payload(
+            covered.REGISTRY["flows.StepRecord"],
+            StepRecord.objects.filter(pk=record.pk).values(
+                *covered.value_columns(covered.REGISTRY["flows.StepRecord"])
+            )[0],
+            {},
+            {},
+        )
+    )
+    logged = covered.comparable(entry.payload)
+    assert covered.as_logged_then(covered.REGISTRY["flows.StepRecord"], live, logged) != logged, (
+        "a value other than the field's default is still a difference"
+    )
+    assert (
+        covered.as_logged_then(
+            covered.REGISTRY["flows.StepRecord"], {**live, "fields": {**live["fields"], "opinion": ""}}, logged
+        )
+        == logged
+    )
