@@ -44,6 +44,7 @@ translations: setup
 
 demo: setup translations
 	$(MANAGE) migrate --noinput
+	$(MANAGE) ledger_baseline
 	$(MANAGE) createcachetable
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) seed_demo

@@ -896,7 +896,9 @@ def _let_publication_period_pass(matter: Matter, step: str) -> None:
     notice = _open_notice(matter, step)
     # A notice stays up for days. The demo lets that time pass by moving the end of the period
     # into the past, then calls the same service the scheduled Celery task would call.
-    Notice.objects.filter(pk=notice.pk).update(ends_at=timezone.now() - datetime.timedelta(seconds=1))
+    # Saved, not updated behind the log's back: the tamper-evident log covers notices.
+    notice.ends_at = timezone.now() - datetime.timedelta(seconds=1)
+    notice.save(update_fields=["ends_at"])
     publication_try_close(notice_id=notice.pk)
 
 

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from demo.seed import asset_code, bands_reaching, cast_for, collective_code, purchase_data, resource_code
-from flows.models import Decision, Matter, Notice, NoticeKind, PaymentFrequency, Step
+from flows.models import Decision, Matter, NoticeKind, PaymentFrequency, Step
 from flows.services import (
     VoteInput,
     active_task,
@@ -219,7 +219,9 @@ def _idle_asset(today: datetime.date) -> bool:
     if asset.status != AssetStatus.IDLE or (asset.idle_since and asset.idle_since <= idle_since):
         return False
     # The seed marked it idle on the day it ran; the demo lets the idle months pass, as beat would see them.
-    Asset.objects.filter(pk=asset.pk).update(idle_since=idle_since)
+    # Saved, not updated behind the log's back: the tamper-evident log covers the registers.
+    asset.idle_since = idle_since
+    asset.save(update_fields=["idle_since"])
     return True
 
 
@@ -258,7 +260,8 @@ def _objection_left_open() -> bool:
         client_key=client_key_for(f"demo-warning-objection-{notice.pk}"),
     )
     # The period runs out with the objection open: the matter is held, and the warning rule sees it.
-    Notice.objects.filter(pk=notice.pk).update(ends_at=timezone.now() - datetime.timedelta(minutes=1))
+    notice.ends_at = timezone.now() - datetime.timedelta(minutes=1)
+    notice.save(update_fields=["ends_at"])
     return True
 
 

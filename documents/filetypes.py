@@ -147,10 +147,16 @@ def _inspect_image_strictly(file, *, name: str, mime: str, with_thumbnail: bool)
             image.verify()
         # Pass 2: verify() leaves the image unusable, so open again and decode the first page for
         # real: a truncated or corrupt pixel stream fails here, and the result is the thumbnail.
+        # WeasyPrint, once imported, tells Pillow to accept truncated images: not while a scan is checked.
         file.seek(0)
-        with Image.open(file) as image:
-            _check_pixels(name, image.size)
-            thumbnail = thumbnails.image_thumbnail(image)
+        accepting = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            with Image.open(file) as image:
+                _check_pixels(name, image.size)
+                thumbnail = thumbnails.image_thumbnail(image)
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = accepting
     except Image.DecompressionBombError as error:
         raise ValidationError(
             _("%(name)s would unpack into more than %(limit)s megapixels; it is refused.")

@@ -29,6 +29,7 @@ class Evidence(models.Model):
     extension = models.CharField(max_length=10)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     sha256 = models.CharField(_("SHA-256"), max_length=64, db_index=True)
+    sm3 = models.CharField(_("SM3"), max_length=64, blank=True)
     page_count = models.PositiveIntegerField(_("pages"), default=1)
     thumbnail = models.FileField(upload_to="thumbnails/", blank=True)
     # Position among the files of the same step, as the uploader ordered the pages.
@@ -63,39 +64,165 @@ class LedgerKind(models.TextChoices):
     DOSSIER = "dossier", _("Dossier")
     CORRECTION = "correction", _("Correction")
     SECURITY = "security", _("Security log entry")
+    RECORD = "record", _("Record of a matter")
+    DOCUMENT = "document", _("Printed document")
+    ARCHIVE_CHECK = "archive_check", _("Archive check (四性检测)")
+
+
+class LeafFormat(models.IntegerChoices):
+    CHAIN = 0, _("Hash chain (before the transparency log)")
+    LEAF = 1, _("Transparency log leaf")
 
 
 class LedgerEntry(models.Model):
-    """One link of the hash chain: every decision, register change and archived file, in order.
+    """One leaf of the transparency log: every decision, record change and archived file.
 
-    entry_hash = SHA-256(seq | kind | object | payload_hash | prev_hash); changing, deleting or
-    reordering any row breaks the chain from that row on (documents/ledger.py verifies it).
+    A step writes its leaf in its own transaction, with no lock and without reading the log: the leaf
+    hash (RFC 9162: SHA-256 of 0x00 and the leaf data of documents/ledger.py) needs nothing of the
+    entries before it. The sequencer later gives it its position ``seq`` (1-based; leaf index seq - 1)
+    and adds it to the Merkle tree. Entries from before the tree (format CHAIN) keep their hash chain:
+    entry_hash = SHA-256(seq | kind | object | payload_hash | prev_hash).
     """
 
-    seq = models.PositiveBigIntegerField(unique=True)
+    seq = models.PositiveBigIntegerField(unique=True, null=True, blank=True)
+    uid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    format = models.PositiveSmallIntegerField(choices=LeafFormat.choices, default=LeafFormat.LEAF)
     kind = models.CharField(max_length=20, choices=LedgerKind.choices)
     object_type = models.CharField(max_length=60)
     object_id = models.CharField(max_length=40)
+    # The object's primary key as a number, when it has one: the whole-log check walks records and
+    # their latest leaves side by side in this order.
+    object_pk = models.BigIntegerField(null=True, blank=True)
     matter = models.ForeignKey(
         "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_entries"
     )
     payload = models.JSONField()
     payload_hash = models.CharField(max_length=64)
-    prev_hash = models.CharField(max_length=64)
-    entry_hash = models.CharField(max_length=64, unique=True)
+    payload_sm3 = models.CharField(max_length=64, blank=True)
+    leaf_hash = models.CharField(max_length=64, unique=True)
+    leaf_sm3 = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, null=True, blank=True, unique=True)
     recorded_at = models.DateTimeField()
+    sequenced_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["seq"]
         verbose_name = _("ledger entry")
         verbose_name_plural = _("tamper-evident ledger")
+        indexes = [
+            models.Index(fields=["object_type", "object_pk", "seq"], name="ledger_object_seq"),
+            models.Index(fields=["id"], condition=models.Q(seq__isnull=True), name="ledger_unsequenced"),
+        ]
 
     def __str__(self):
-        return f"#{self.seq} {self.kind} {self.object_type}:{self.object_id}"
+        return f"#{self.seq or '?'} {self.kind} {self.object_type}:{self.object_id}"
+
+    @property
+    def leaf_index(self) -> int | None:
+        return None if self.seq is None else self.seq - 1
+
+
+class TreeNode(models.Model):
+    """A complete perfect subtree of the log's Merkle tree: leaves [index·2^level, (index+1)·2^level)."""
+
+    level = models.PositiveSmallIntegerField()
+    index = models.PositiveBigIntegerField()
+    # The last leaf under the node: the order in which a growing tree completes its nodes.
+    last_leaf = models.PositiveBigIntegerField()
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["level", "index"], name="one_node_per_place")]
+        indexes = [models.Index(fields=["last_leaf", "level"], name="tree_node_order")]
+
+    def __str__(self):
+        return f"{self.level}/{self.index} {self.hash[:12]}"
+
+
+class TreeHead(models.Model):
+    """A signed tree head: the size and root of the log at a moment, as a C2SP checkpoint signed note."""
+
+    size = models.PositiveBigIntegerField(unique=True)
+    root_hash = models.CharField(max_length=64)
+    timestamp = models.DateTimeField()
+    # The checkpoint with the installation's signatures (documents/signing.py has the format).
+    note = models.TextField()
+    # An RFC 3161 time-stamp token over the checkpoint, when a TSA is configured (DER, base64).
+    tsa_token = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-size"]
+        verbose_name = _("signed tree head")
+        verbose_name_plural = _("signed tree heads")
+
+    def __str__(self):
+        return f"{self.size} {self.root_hash[:12]}"
+
+
+class Witness(models.Model):
+    """A county office or an inspector's office that watches the log and countersigns its heads."""
+
+    name = models.CharField(
+        _("name"), max_length=100, unique=True, help_text=_("The witness's key name, e.g. witness.county.example/1")
+    )
+    description = models.CharField(_("who runs it"), max_length=200)
+    public_key = models.CharField(
+        _("public key"), max_length=100, help_text=_("The witness's Ed25519 public key, base64 (32 bytes)")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    added_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("witness")
+        verbose_name_plural = _("witnesses")
+
+    def __str__(self):
+        return self.description or self.name
+
+
+class WitnessCosignature(models.Model):
+    """A witness's cosignature (C2SP cosignature/v1) on one signed tree head."""
+
+    head = models.ForeignKey(TreeHead, on_delete=models.CASCADE, related_name="cosignatures")
+    witness = models.ForeignKey(Witness, on_delete=models.PROTECT, related_name="cosignatures")
+    signed_at = models.DateTimeField()
+    # The whole signature line, as it goes into the note.
+    line = models.CharField(max_length=300)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["witness__name"]
+        constraints = [models.UniqueConstraint(fields=["head", "witness"], name="one_cosignature_per_witness")]
+
+    def __str__(self):
+        return f"{self.witness} @ {self.head}"
+
+
+class ArchiveCheck(models.Model):
+    """The 四性检测 of an archived dossier (after DA/T 70): authenticity, integrity, usability, security."""
+
+    matter = models.ForeignKey("flows.Matter", on_delete=models.PROTECT, related_name="archive_checks")
+    document = models.ForeignKey(
+        "RenderedDocument", on_delete=models.PROTECT, related_name="archive_checks", null=True, blank=True
+    )
+    passed = models.BooleanField()
+    report = models.JSONField()
+    checked_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-checked_at", "-pk"]
+        verbose_name = _("archive check")
+        verbose_name_plural = _("archive checks")
+
+    def __str__(self):
+        return f"{self.matter} {self.checked_at:%Y-%m-%d}"
 
 
 class Checkpoint(models.Model):
-    """A Merkle root over ledger entries 1..last_seq: anyone holding it can later prove nothing before it changed."""
+    """A Merkle root over chain entries 1..last_seq, from before signed tree heads; still verified."""
 
     last_seq = models.PositiveBigIntegerField(unique=True)
     entry_count = models.PositiveBigIntegerField()
@@ -141,6 +268,7 @@ class RenderedDocument(models.Model):
     progress = models.PositiveSmallIntegerField(default=0)
     pdf = models.FileField(upload_to="rendered/", blank=True)
     sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    sm3 = models.CharField(max_length=64, blank=True)
     page_count = models.PositiveIntegerField(default=0)
     verification_code = models.CharField(max_length=32, unique=True)
     error = models.TextField(blank=True)

@@ -32,6 +32,7 @@ from organizations.people import display_name
 from protection.fields import BlindIndexField, SealedCharField
 from protection.masking import mask_id_number
 
+from .digests import sm3_hex
 from .models import AccessAction, AccessLog, CorrectionRequest, CorrectionStatus, RenderedDocument, RenderStatus
 from .render_lease import render_claim
 from .scans import Scan, prepare_scan, scan_fetcher
@@ -44,6 +45,7 @@ PX_TO_PT = 0.75  # WeasyPrint lays out in CSS px; its PDF is in points
 # The box a PDF scan page is drawn into, inside a placeholder page of the appendix (see pdf/styles.css).
 SLOT_WIDTH_MM = 178
 SLOT_HEIGHT_MM = 236
+DOSSIER_PDF_VARIANT = "pdf/a-3b"
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -340,7 +342,8 @@ def notice_context(document: RenderedDocument) -> dict:
         "collective": notice.organization,
         "village": village,
         "board_url": url,
-        "qr": qr_data_uri(url),
+        # The QR leads to the notice's proof page: its text, its fingerprint in the log, and the board link.
+        "qr": qr_data_uri(verification_url(document.verification_code)),
     }
 
 
@@ -359,13 +362,16 @@ def _progress(document: RenderedDocument, progress: int, **fields) -> None:
     job_progress(document=document)
 
 
-def _write_pdf(html: str, folder=None):
+def _write_pdf(html: str, folder=None, variant: str | None = None):
     """Lay out the HTML; returns (WeasyPrint document, PDF bytes). No network: data: URIs, and the scans'
-    files when ``folder`` (the rendering's work folder) is given."""
+    files when ``folder`` (the rendering's work folder) is given.
+
+    ``variant``: a PDF variant of WeasyPrint, e.g. PDF/A-3b for the archived dossier (the archive
+    package later embeds its scans and proofs in it, which PDF/A-3 allows)."""
     from weasyprint import HTML
 
     laid_out = HTML(string=html, base_url=site_url("/"), url_fetcher=scan_fetcher(folder)).render()
-    return laid_out, laid_out.write_pdf()
+    return laid_out, laid_out.write_pdf(pdf_variant=variant)
 
 
 def _draw_scans(pdf: bytes, laid_out, scans: list[Scan]) -> bytes:
@@ -378,7 +384,9 @@ def _draw_scans(pdf: bytes, laid_out, scans: list[Scan]) -> bytes:
             slots[anchor] = (scan, page_number)
     if not slots:
         return pdf
-    writer = PdfWriter(clone_from=PdfReader(BytesIO(pdf)))
+    reader = PdfReader(BytesIO(pdf))
+    writer = PdfWriter(clone_from=reader)
+    writer.pdf_header = reader.pdf_header  # a PDF/A-3 dossier stays a PDF 1.7 file
     for index, page in enumerate(laid_out.pages):
         for anchor, (x1, y1, x2, y2) in page.anchors.items():
             if anchor not in slots:
@@ -424,7 +432,7 @@ def _build(document: RenderedDocument) -> bytes:
             _progress(document, 40)
             html = render_to_string("documents/pdf/dossier.html", dossier_context(document, scans))
             _progress(document, 60)
-            laid_out, pdf = _write_pdf(html, Path(folder))
+            laid_out, pdf = _write_pdf(html, Path(folder), variant=DOSSIER_PDF_VARIANT)
             _progress(document, 80)
             pdf = _draw_scans(pdf, laid_out, scans)
             _progress(document, 90)
@@ -482,22 +490,9 @@ def _store(document: RenderedDocument, pdf: bytes) -> RenderedDocument:
             locked.status = RenderStatus.DONE
             locked.progress = 100
             locked.error = ""
+            # Saving logs the document (documents/coverage.py): its SHA-256 and SM3 go into the ledger.
+            locked.sm3 = sm3_hex(pdf)
             locked.save()
-            if locked.kind == RenderedDocument.Kind.DOSSIER:
-                from documents.ledger import ledger_append
-
-                ledger_append(
-                    kind="dossier",
-                    object_type="RenderedDocument",
-                    object_id=str(locked.pk),
-                    matter=document.matter,
-                    payload={
-                        "sha256": digest,
-                        "verification_code": locked.verification_code,
-                        "kind": locked.kind,
-                        "page_count": pages,
-                    },
-                )
     except Exception:
         if stored_name:
             # The row went back to its old state; leave no orphan file behind.

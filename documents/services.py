@@ -1,6 +1,5 @@
 """Accepting evidence files: checked by content and size, fingerprinted, stored under a server name."""
 
-import hashlib
 import os
 import unicodedata
 import uuid
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from flows.models import Matter, Step
 from organizations.jurisdiction import VILLAGE_ROLES, can_act
 
+from .digests import fingerprint_chunks
 from .filetypes import ACCEPTED_TYPES_TEXT, Inspection, inspect_content, sniff
 from .models import AccessLog, Evidence
 
@@ -80,10 +80,8 @@ def evidence_store(
 ) -> Evidence:
     """Check, fingerprint and store one file as evidence of a step; it goes after the step's files unless told."""
     inspection = evidence_inspect(upload=upload)
-    digest = hashlib.sha256()
     upload.seek(0)
-    for chunk in upload.chunks():
-        digest.update(chunk)
+    fingerprint = fingerprint_chunks(upload.chunks())
     upload.seek(0)
     if position is None:
         position = evidence_next_position(matter=matter, step=step)
@@ -96,7 +94,8 @@ def evidence_store(
         content_type=inspection.mime,
         extension=inspection.extension,
         size=upload.size,
-        sha256=digest.hexdigest(),
+        sha256=fingerprint.sha256,
+        sm3=fingerprint.sm3,
         page_count=inspection.page_count,
         position=position,
         uploaded_by=user,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from project.jobs import enqueue
 
 from . import rendering
+from .archive import archive_check_run
 from .models import RenderedDocument
 from .render_lease import render_heartbeat, stale_documents
 
@@ -29,7 +30,11 @@ def render_document(document_id: int) -> str:
     """Render one RenderedDocument; one already DONE, or held by a live worker, is left as it is."""
     document = RenderedDocument.objects.get(pk=document_id)
     with render_heartbeat(document_id):
-        return rendering.render_document(document).pdf.name
+        document = rendering.render_document(document)
+    if document.kind == RenderedDocument.Kind.DOSSIER and document.matter.status == "archived":
+        # 四性检测 at archiving: the report is stored with the dossier (documents/archive.py).
+        archive_check_run(document=document)
+    return document.pdf.name
 
 
 def render_queue(document_id: int) -> bool:

@@ -1,36 +1,45 @@
-"""Pages that check the tamper-evident log: the public check of a document (by code or by file) and the
-county's view of the whole log."""
+"""Pages of the transparency log: the public check of a document (by code, by file) with its proof, the
+verification packages and the verifier to download, the county's view of the log, and the endpoints
+witnesses use (the latest checkpoint, consistency proofs, cosignatures, fork reports)."""
 
+import base64
 import re
+from pathlib import Path
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
 
 from flows.models import Matter
-from organizations.jurisdiction import READ_ONLY_ROLES, user_posts, visible
+from organizations.jurisdiction import READ_ONLY_ROLES, can_see, get_for_user, user_posts, visible
 from protection.guards import request_size_limit
+from registers.models import ShareCertificate
 
-from .ledger import (
-    ledger_verify,
-    ledger_verify_digest,
-    ledger_verify_matter,
-    ledger_verify_upto,
-    sha256_of_chunks,
-)
-from .models import Checkpoint, LedgerEntry, RenderedDocument
+from . import rendering
+from .archive import NotArchived, archive_package
+from .coverage import REGISTRY
+from .ledger import sha256_of_chunks
+from .ledger_verify import latest_leaf, ledger_verify, ledger_verify_digest, ledger_verify_matter, prove
+from .models import AccessAction, Evidence, LedgerEntry, RenderedDocument, RenderStatus, TreeHead
+from .packages import VERIFIER_PATH, NotProvable, build_package, checkpoint_with_cosignatures, proof_only
+from .sequencer import consistency_proof, latest_head
+from .services import access_log_record
+from .signing import log_public_keys
+from .witness import WitnessRejected, cosignature_accept, fork_report_accept
 
 # A dossier with all its scans can be far larger than one evidence file.
 # The public check takes a file up to the evidence limit; the request may be a little larger (the form).
 VERIFY_MAX_BYTES = settings.LEDGER_VERIFY_MAX_BYTES
 VERIFY_REQUEST_MAX_BYTES = VERIFY_MAX_BYTES + 64 * 1024
 CODE_PATTERN = re.compile(r"^[\w-]{1,32}$")
-CHECKPOINTS_SHOWN = 50
+HEADS_SHOWN = 30
 
 
 class VerifyUploadForm(forms.Form):
@@ -69,26 +78,168 @@ def verify(request):
     )
 
 
-def verify_code(request, code: str):
-    """Public: what the log says of the document with this code. Nothing else of the matter is shown."""
-    document = RenderedDocument.objects.select_related("matter").filter(verification_code=code).first()
+def _document_leaf(document: RenderedDocument) -> LedgerEntry | None:
+    return latest_leaf(REGISTRY["documents.RenderedDocument"], document.pk)
+
+
+def _document_by_code(code: str) -> RenderedDocument:
+    document = (
+        RenderedDocument.objects.select_related("matter", "notice", "meeting").filter(verification_code=code).first()
+    )
     if document is None:
         raise Http404
-    entry = (
-        LedgerEntry.objects.filter(object_type="RenderedDocument", object_id=str(document.pk)).order_by("seq").first()
-    )
-    if entry is None:
-        ok, reason = False, _("This document is not in the log yet; if it was just requested, check again later.")
-    elif entry.payload.get("sha256") != document.sha256 or entry.payload.get("verification_code", code) != code:
-        ok, reason = False, _("This document's fingerprint differs from the one the log recorded: it was changed.")
-    else:
-        result = ledger_verify_upto(seq=entry.seq)
-        ok, reason = result.ok, result.reason
+    return document
+
+
+def _document_proof(document: RenderedDocument):
+    """(ok, reason, entry, proof) for a rendered document: its latest leaf proved under the latest head."""
+    entry = _document_leaf(document)
+    if entry is None or document.status != RenderStatus.DONE:
+        return False, _("This document is not in the log yet; if it was just requested, check again later."), None, None
+    logged = (entry.payload.get("files") or {}).get("pdf") or {}
+    if (
+        logged.get("sha256") != document.sha256
+        or entry.payload["fields"].get("verification_code") != document.verification_code
+    ):
+        return (
+            False,
+            _("This document's fingerprint differs from the one the log recorded: it was changed."),
+            entry,
+            None,
+        )
+    proof = prove(entry)
+    return proof.ok, proof.reason, entry, proof
+
+
+def verify_code(request, code: str):
+    """Public, for the phone that scanned the QR code: the document's fingerprint and its proof in the log.
+
+    Nothing else of the matter is shown; a printed notice shows its text, which is public anyway.
+    """
+    document = _document_by_code(code)
+    ok, reason, entry, proof = _document_proof(document)
     return render(
         request,
         "documents/verify_result.html",
-        {"document": document, "matter": document.matter, "entry": entry, "ok": ok, "reason": reason},
+        {
+            "document": document,
+            "matter": document.matter,
+            "notice": document.notice if document.kind == RenderedDocument.Kind.NOTICE else None,
+            "entry": entry,
+            "proof": proof,
+            "path": [step.hex() for step in proof.path] if proof else [],
+            "ok": ok,
+            "reason": reason,
+            "keys": _keys(),
+        },
     )
+
+
+def _keys():
+    try:
+        return log_public_keys()
+    except Exception:  # a missing key file is shown on the page as "no key"; the log check names it
+        return []
+
+
+def proof_download(request, code: str):
+    """Public: the proof of a document (verification.json without the document), for whoever holds the paper."""
+    document = _document_by_code(code)
+    ok, reason, entry, _proof = _document_proof(document)
+    if not ok:
+        raise Http404(reason)
+    response = HttpResponse(
+        proof_only(subject=document.kind, entries=[entry]), content_type="application/json; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="verification-{document.verification_code}.json"'
+    return response
+
+
+def verifier_download(request):
+    """Public: the stand-alone verifier, one Python file."""
+    source = (Path(settings.BASE_DIR) / VERIFIER_PATH).read_bytes()
+    response = HttpResponse(source, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="verify_package.py"'
+    return response
+
+
+def _zip_response(data: bytes, name: str) -> HttpResponse:
+    response = HttpResponse(data, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _package(subject: str, entries: list, document: bytes | None, extension: str, name: str) -> HttpResponse:
+    try:
+        return _zip_response(
+            build_package(subject=subject, entries=entries, document=document, extension=extension), name
+        )
+    except NotProvable as error:
+        return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+
+
+def _read(field_file) -> bytes:
+    with field_file.storage.open(field_file.name, "rb") as handle:
+        return handle.read()
+
+
+def document_package(request, code: str):
+    """A printed document with its proof. Notices are public; dossiers and minutes need the jurisdiction."""
+    document = _document_by_code(code)
+    if document.kind != RenderedDocument.Kind.NOTICE:
+        if not request.user.is_authenticated or not can_see(request.user, rendering.document_organization(document)):
+            raise Http404
+    ok, reason, entry, _proof = _document_proof(document)
+    if not ok:
+        return HttpResponse(reason, status=409, content_type="text/plain; charset=utf-8")
+    entries = [entry]
+    if document.notice_id:
+        notice_leaf = latest_leaf(REGISTRY["flows.Notice"], document.notice_id)
+        entries += [notice_leaf] if notice_leaf is not None else []
+    return _package(document.kind, entries, _read(document.pdf), ".pdf", f"package-{document.verification_code}.zip")
+
+
+@login_required
+def evidence_package(request, pk: int):
+    evidence = get_for_user(request.user, Evidence.objects.select_related("matter"), pk, "matter__organization")
+    entry = latest_leaf(REGISTRY["documents.Evidence"], evidence.pk)
+    if entry is None:
+        raise Http404
+    return _package("file", [entry], _read(evidence.file), evidence.extension, f"package-evidence-{evidence.pk}.zip")
+
+
+@login_required
+def certificate_package(request, pk: int):
+    certificate = get_for_user(
+        request.user, ShareCertificate.objects.select_related("member__organization"), pk, "member__organization"
+    )
+    entry = latest_leaf(REGISTRY["registers.ShareCertificate"], certificate.pk)
+    if entry is None:
+        raise Http404
+    document = _read(certificate.pdf) if certificate.pdf else None
+    return _package("certificate", [entry], document, ".pdf", f"package-certificate-{certificate.number}.zip")
+
+
+@login_required
+def archive_package_download(request, matter_pk: int):
+    """The archive volume as a package for a records office (documents/archive.py); logged like an opening."""
+    matter = get_for_user(request.user, Matter.objects.select_related("organization", "applicant"), matter_pk)
+    try:
+        data = archive_package(matter=matter)
+    except (NotArchived, NotProvable) as error:
+        return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+    access_log_record(
+        user=request.user,
+        action=AccessAction.OPEN_DOSSIER,
+        matter=matter,
+        detail=_("Archive package: %(number)s") % {"number": matter.archive_number},
+        address=request.META.get("REMOTE_ADDR"),
+    )
+    return _zip_response(data, f"archive-{matter.archive_number or matter.pk}.zip")
+
+
+# --- the county's page ---------------------------------------------------------------------------
 
 
 def _may_read_ledger(user) -> bool:
@@ -97,10 +248,10 @@ def _may_read_ledger(user) -> bool:
 
 @login_required
 def ledger(request):
-    """County administrators and discipline inspectors: the whole log verified, its checkpoints, one matter."""
+    """County administrators and discipline inspectors: the whole log verified, its signed heads, one matter."""
     if not _may_read_ledger(request.user):
         raise PermissionDenied
-    result = ledger_verify()
+    result = ledger_verify(check_files=False)
     matter_query = request.GET.get("matter", "").strip()
     matter_result = None
     matter = None
@@ -111,17 +262,67 @@ def ledger(request):
             matter = matters.filter(pk=int(matter_query)).first()
         if matter is not None:
             matter_result = ledger_verify_matter(matter=matter)
+    heads = list(TreeHead.objects.order_by("-size").prefetch_related("cosignatures__witness")[:HEADS_SHOWN])
     return render(
         request,
         "documents/ledger.html",
         {
             "result": result,
             "entry_count": LedgerEntry.objects.count(),
-            "last_entry": LedgerEntry.objects.order_by("-seq").first(),
-            "checkpoints": Checkpoint.objects.order_by("-last_seq")[:CHECKPOINTS_SHOWN],
-            "checkpoint_count": Checkpoint.objects.count(),
+            "head": heads[0] if heads else None,
+            "heads": heads,
+            "head_count": TreeHead.objects.count(),
+            "keys": _keys(),
             "matter_query": matter_query,
             "matter": matter,
             "matter_result": matter_result,
         },
     )
+
+
+# --- what witnesses call -------------------------------------------------------------------------
+
+
+@require_GET
+def checkpoint(request):
+    """The latest signed tree head (C2SP checkpoint with its signatures and cosignatures), as text."""
+    head = latest_head()
+    if head is None:
+        raise Http404
+    return HttpResponse(checkpoint_with_cosignatures(head), content_type="text/plain; charset=utf-8")
+
+
+@require_GET
+def consistency(request):
+    """GET ?old=M&new=N: the RFC 9162 consistency proof from size M to size N, one base64 hash a line."""
+    try:
+        old, new = int(request.GET["old"]), int(request.GET["new"])
+    except (KeyError, ValueError):
+        return HttpResponseBadRequest("old and new sizes are required")
+    head = latest_head()
+    if head is None or not 0 < old <= new <= head.size:
+        return HttpResponseBadRequest("no such sizes in this log")
+    lines = "".join(base64.b64encode(step).decode() + "\n" for step in consistency_proof(old, new))
+    return HttpResponse(lines, content_type="text/plain; charset=utf-8")
+
+
+@csrf_exempt
+@require_POST
+def witness_cosign(request):
+    """A witness posts its cosignature line for the checkpoint it verified (the note body, then the line)."""
+    try:
+        cosignature = cosignature_accept(note=request.body.decode())
+    except (WitnessRejected, UnicodeDecodeError) as error:
+        return HttpResponse(str(error), status=403, content_type="text/plain; charset=utf-8")
+    return JsonResponse({"head": cosignature.head.size, "witness": cosignature.witness.name})
+
+
+@csrf_exempt
+@require_POST
+def witness_fork(request):
+    """A witness reports two signed checkpoints of this log that cannot both be true: a fork, a red warning."""
+    try:
+        warning = fork_report_accept(report=request.body.decode())
+    except (WitnessRejected, UnicodeDecodeError, ValueError) as error:
+        return HttpResponse(str(error), status=403, content_type="text/plain; charset=utf-8")
+    return JsonResponse({"warning": warning.pk})

@@ -316,7 +316,10 @@ def matter_withdraw(*, user, matter_id: int, reason: str) -> Matter:
             raise TaskConflict(_("This matter can no longer be withdrawn."))
         step = matter.next_step
         flow_class.instance.cancel(matter.process)
-        matter.notices.filter(closed_at__isnull=True).update(closed_at=timezone.now())
+        # One save per notice, not a queryset update: a notice is a record the tamper-evident log covers.
+        for notice in matter.notices.filter(closed_at__isnull=True):
+            notice.closed_at = timezone.now()
+            notice.save(update_fields=["closed_at"])
         _record(matter, step, Decision.WITHDRAW, actor=user, opinion=reason)
         matter.status = MatterStatus.WITHDRAWN
         matter.next_step = END

@@ -22,9 +22,9 @@ def schedule_periodic_work(sender, **kwargs):
         name="close due publications",
     )
     sender.add_periodic_task(
-        settings.LEDGER_CHECKPOINT_SECONDS,
-        sender.signature("documents.ledger_tasks.ledger_checkpoint_task"),
-        name="ledger checkpoint",
+        settings.LEDGER_SEQUENCER_SECONDS,
+        sender.signature("documents.ledger_tasks.sequence_ledger"),
+        name="ledger sequencer",
     )
     sender.add_periodic_task(
         settings.JOB_SWEEP_SECONDS,

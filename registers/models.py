@@ -389,6 +389,8 @@ class WarningRule(models.TextChoices):
     OFF_PLATFORM_TRADING = "off_platform_trading", _("Off-platform trading (场外交易)")
     OBJECTION_UNHANDLED = "objection_unhandled", _("Publication ended with an objection not handled")
     OBJECTION_SURGE = "objection_surge", _("Many objections to one notice in a short time")
+    # Raised by documents/witness.py when a witness holds two signed tree heads that cannot both be true.
+    LEDGER_FORK = "ledger_fork", _("Tamper-evident log forked (账本分叉)")
 
 
 class WarningLevel(models.TextChoices):

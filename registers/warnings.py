@@ -706,7 +706,8 @@ def contract_check(contract_id: int, today: datetime.date | None = None) -> list
 
 # --- 8. many objections to one notice in a short time -------------------------------------------
 # Raised as the objections arrive (registers/signals.py), not by the sweep: a flood is news now.
-EVENT_RULES = frozenset({WarningRule.OBJECTION_SURGE})
+# A fork of the tamper-evident log is raised by a witness (documents/witness.py), not by the sweep either.
+EVENT_RULES = frozenset({WarningRule.OBJECTION_SURGE, WarningRule.LEDGER_FORK})
 
 
 def objection_surge_check(*, notice: Notice) -> EarlyWarning | None:

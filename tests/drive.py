@@ -65,7 +65,8 @@ def hold_meeting(world, matter: Matter, *, passed=True, attended=None, user=None
 def end_publication(matter: Matter) -> bool:
     """Let the publication period pass (moves the deadline, not the clock), then close as beat would."""
     notice = Notice.objects.filter(matter=matter, closed_at__isnull=True).latest("pk")
-    Notice.objects.filter(pk=notice.pk).update(ends_at=timezone.now() - datetime.timedelta(seconds=1))
+    notice.ends_at = timezone.now() - datetime.timedelta(seconds=1)
+    notice.save(update_fields=["ends_at"])  # saved, so the tamper-evident log records it
     return services.publication_try_close(notice_id=notice.pk)
 
 

@@ -148,8 +148,26 @@ JOB_REQUEUE_SECONDS = env_int("JOB_REQUEUE_SECONDS", 600)
 JOB_SWEEP_SECONDS = env_int("JOB_SWEEP_SECONDS", 60)
 # How often beat looks for publication periods that have ended (seconds).
 PUBLICATION_SWEEP_SECONDS = env_int("PUBLICATION_SWEEP_SECONDS", 30)
-# How often beat seals the tamper-evident log with a Merkle checkpoint (seconds).
-LEDGER_CHECKPOINT_SECONDS = env_int("LEDGER_CHECKPOINT_SECONDS", 3600)
+# The tamper-evident log, a transparency log (documents/ledger.py, sequencer.py, signing.py).
+# Its name in every signed tree head (the C2SP checkpoint origin line).
+LEDGER_ORIGIN = env_str("LEDGER_ORIGIN", "sanzi-approvals.local/ledger")
+# Which keys sign the tree heads: ed25519, sm2 (GB/T 32918), or both.
+LEDGER_SIGNING_ALGORITHMS = env_list("LEDGER_SIGNING_ALGORITHMS", ["ed25519"])
+# The private key files (never in the repository): an Ed25519 PKCS#8 PEM, an SM2 key file of ledger_keygen.
+LEDGER_KEY_FILE = env_str("LEDGER_KEY_FILE", "")
+LEDGER_SM2_KEY_FILE = env_str("LEDGER_SM2_KEY_FILE", "")
+# Create a missing key file on first use (the demo and tests only; production keys are made on purpose).
+LEDGER_KEY_AUTOCREATE = False
+# Public keys (C2SP vkeys) the log was signed with before a key change: older heads still verify.
+LEDGER_PREVIOUS_VKEYS = env_list("LEDGER_PREVIOUS_VKEYS", [])
+# How many new leaves one sequencer batch places at most, and how often beat runs it (seconds).
+LEDGER_BATCH_SIZE = env_int("LEDGER_BATCH_SIZE", 1000)
+LEDGER_SEQUENCER_SECONDS = env_int("LEDGER_SEQUENCER_SECONDS", 10)
+# Queue the sequencer after every commit that wrote a leaf (tests turn it off and sequence when they mean to).
+LEDGER_SEQUENCE_ON_COMMIT = True
+# An RFC 3161 time-stamping authority for the signed tree heads (optional) and its certificate (PEM).
+LEDGER_TSA_URL = env_str("LEDGER_TSA_URL", "")
+LEDGER_TSA_CERTIFICATE_FILE = env_str("LEDGER_TSA_CERTIFICATE_FILE", "")
 # How often beat looks for tasks waiting past their rule's reminder or escalation days (seconds).
 REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", 300)
 # How often beat runs the early-warning rules over the registers and matters (seconds).

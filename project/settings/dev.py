@@ -10,3 +10,7 @@ WARNING_SWEEP_SECONDS = env_int("WARNING_SWEEP_SECONDS", 60)  # noqa: F405
 
 # The demo is meant to be tried at once: two-factor login is offered, not required (the banner says so).
 MFA_REQUIRED = env_bool("MFA_REQUIRED", False)  # noqa: F405
+# The demo signs its log with keys it makes itself under var/ on first use.
+LEDGER_KEY_FILE = env_str("LEDGER_KEY_FILE", str(VAR_DIR / "ledger-ed25519.pem"))  # noqa: F405
+LEDGER_SM2_KEY_FILE = env_str("LEDGER_SM2_KEY_FILE", str(VAR_DIR / "ledger-sm2.json"))  # noqa: F405
+LEDGER_KEY_AUTOCREATE = True

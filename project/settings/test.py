@@ -19,3 +19,10 @@ if not REDIS_URL:  # noqa: F405
 CACHES["default"]["KEY_PREFIX"] = f"test-{_worker}"
 if REDIS_URL:  # noqa: F405
     CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{_worker}"  # noqa: F405
+
+# Test runs sign the log with keys of their own, made on first use (never the demo's).
+LEDGER_KEY_FILE = str(VAR_DIR / "test-ledger-ed25519.pem")  # noqa: F405
+LEDGER_SM2_KEY_FILE = str(VAR_DIR / "test-ledger-sm2.json")  # noqa: F405
+LEDGER_KEY_AUTOCREATE = True
+# A worker thread sequencing after each commit would write beside the test thread: tests sequence explicitly.
+LEDGER_SEQUENCE_ON_COMMIT = False

@@ -335,3 +335,16 @@ def test_a_refused_file_names_itself_by_its_clean_name(world, matter):
     with pytest.raises(ValidationError) as refused:
         store(world, matter, "../../etc/pass\x00wd.jpg", EXECUTABLE_BYTES)
     assert refused.value.messages == ["passwd.jpg is not a PDF, JPEG, PNG or TIFF file."]
+
+
+def test_a_truncated_jpeg_is_refused_even_after_weasyprint_was_imported():
+    import weasyprint.images  # noqa: F401  (sets Pillow's LOAD_TRUNCATED_IMAGES when imported)
+    from PIL import ImageFile
+
+    previous, ImageFile.LOAD_TRUNCATED_IMAGES = ImageFile.LOAD_TRUNCATED_IMAGES, True
+    try:
+        with pytest.raises(ValidationError, match="could not be read as a JPEG"):
+            evidence_check(upload=upload("half.jpg", truncated_jpeg()))
+        assert ImageFile.LOAD_TRUNCATED_IMAGES is True, "the setting is given back"
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous

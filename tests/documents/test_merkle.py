@@ -1,85 +1,137 @@
-"""The Merkle tree rule of documents/merkle.py: roots, prefix roots and inclusion proofs."""
+"""RFC 9162 Merkle trees: hashing, stored-node proofs and their verification, against transparency-dev's vectors."""
 
+import base64
 import hashlib
+import json
+import random
+from pathlib import Path
 
 import pytest
 
-from documents.merkle import LEFT, RIGHT, inclusion_proof, merkle_root, prefix_roots, verify_inclusion
+from documents import merkle
+
+VECTORS = Path(__file__).parent / "vectors" / "transparency_dev_merkle"
+TREE = json.loads((VECTORS / "tree.json").read_text())
+LEAF_INPUTS = [bytes.fromhex(value) for value in TREE["leaf_inputs_hex"]]
+LEAF_HASHES = [merkle.leaf_hash(data) for data in LEAF_INPUTS]
 
 
-def h(data: bytes) -> bytes:
-    return hashlib.sha256(data).digest()
+def b64(value: str) -> bytes:
+    return base64.b64decode(value) if value else b""
 
 
-def leaves(count: int) -> list[bytes]:
-    return [h(str(index).encode()) for index in range(count)]
+def vector_files(kind: str) -> list[Path]:
+    return sorted((VECTORS / kind).rglob("*.json"))
 
 
-def test_root_of_no_leaves_is_the_hash_of_nothing():
-    assert merkle_root([]) == h(b"")
+def fetcher(nodes: dict):
+    def fetch(keys):
+        return {key: nodes[key] for key in keys}
+
+    return fetch
 
 
-def test_root_of_one_leaf_is_the_leaf():
-    (leaf,) = leaves(1)
-    assert merkle_root([leaf]) == leaf
+def test_leaf_and_node_hashes_use_the_rfc_prefixes():
+    assert merkle.leaf_hash(b"") == hashlib.sha256(b"\x00").digest()
+    assert merkle.node_hash(b"a" * 32, b"b" * 32) == hashlib.sha256(b"\x01" + b"a" * 32 + b"b" * 32).digest()
+    assert merkle.EMPTY_ROOT.hex() == TREE["root_hashes_hex_by_size"][0]
 
 
-def test_root_pairs_neighbours_and_promotes_an_odd_leaf():
-    a, b, c = leaves(3)
-    assert merkle_root([a, b]) == h(a + b)
-    assert merkle_root([a, b, c]) == h(h(a + b) + c)
-    d, e = leaves(5)[3:]
-    assert merkle_root([a, b, c, d, e]) == h(h(h(a + b) + h(c + d)) + e)
+def test_leaf_hashes_and_nodes_match_the_vectors():
+    nodes = merkle.tree_from_leaves(LEAF_HASHES)
+    for level, hashes in enumerate(TREE["node_hashes_hex_by_level"]):
+        for index, value in enumerate(hashes):
+            assert nodes[(level, index)].hex() == value, (level, index)
 
 
-def test_root_changes_when_any_leaf_changes_or_moves():
-    items = leaves(7)
-    root = merkle_root(items)
-    for index in range(len(items)):
-        changed = list(items)
-        changed[index] = h(b"forged")
-        assert merkle_root(changed) != root
-    swapped = list(items)
-    swapped[2], swapped[3] = swapped[3], swapped[2]
-    assert merkle_root(swapped) != root
+@pytest.mark.parametrize("size", range(0, 9))
+def test_roots_of_every_prefix_match_the_vectors(size):
+    expected = TREE["root_hashes_hex_by_size"][size]
+    assert merkle.mth(LEAF_HASHES[:size]).hex() == expected
+    nodes = merkle.tree_from_leaves(LEAF_HASHES[:size])
+    assert merkle.root_from(size, fetcher(nodes)).hex() == expected
+    streaming = merkle.StreamingTree()
+    for leaf in LEAF_HASHES[:size]:
+        streaming.append(leaf)
+    assert streaming.root().hex() == expected
 
 
-@pytest.mark.parametrize("count", range(0, 40))
-def test_prefix_roots_equal_the_roots_of_each_prefix(count):
-    items = leaves(count)
-    roots = prefix_roots(iter(items), range(count + 1))
-    assert roots == {size: merkle_root(items[:size]) for size in range(count + 1)}
+@pytest.mark.parametrize("path", vector_files("inclusion"), ids=lambda path: str(path.relative_to(VECTORS)))
+def test_inclusion_vectors(path):
+    vector = json.loads(path.read_text())
+    proof = [b64(item) for item in vector["proof"] or []]
+    ok = merkle.verify_inclusion(
+        b64(vector["leafHash"]), vector["leafIdx"], vector["treeSize"], proof, b64(vector["root"])
+    )
+    assert ok is not vector["wantErr"], vector["desc"]
 
 
-@pytest.mark.parametrize("count", [1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 17, 33])
-def test_every_leaf_has_an_inclusion_proof_that_verifies(count):
-    items = leaves(count)
-    root = merkle_root(items)
-    for index, leaf in enumerate(items):
-        assert verify_inclusion(leaf, inclusion_proof(items, index), root)
+@pytest.mark.parametrize("path", vector_files("consistency"), ids=lambda path: str(path.relative_to(VECTORS)))
+def test_consistency_vectors(path):
+    vector = json.loads(path.read_text())
+    proof = [b64(item) for item in vector["proof"] or []]
+    ok = merkle.verify_consistency(vector["size1"], vector["size2"], b64(vector["root1"]), b64(vector["root2"]), proof)
+    assert ok is not vector["wantErr"], vector["desc"]
 
 
-def test_inclusion_proof_fails_when_leaf_proof_or_root_is_tampered():
-    items = leaves(11)
-    root = merkle_root(items)
-    proof = inclusion_proof(items, 6)
-    assert verify_inclusion(items[6], proof, root)
-    assert not verify_inclusion(items[5], proof, root)
-    assert not verify_inclusion(items[6], proof, h(b"another root"))
-    side, sibling = proof[1]
-    assert not verify_inclusion(items[6], [proof[0], (side, h(sibling)), *proof[2:]], root)
-    flipped = [(LEFT if side == RIGHT else RIGHT, sibling) for side, sibling in proof]
-    assert not verify_inclusion(items[6], flipped, root)
-    assert not verify_inclusion(items[6], proof[:-1], root)
-    assert not verify_inclusion(items[6], [("up", proof[0][1]), *proof[1:]], root)
+def test_proofs_from_stored_nodes_equal_the_vectors_happy_paths():
+    nodes = merkle.tree_from_leaves(LEAF_HASHES)
+    fetch = fetcher(nodes)
+    for path in vector_files("inclusion"):
+        vector = json.loads(path.read_text())
+        if vector["wantErr"] or vector["treeSize"] > 8 or vector["desc"] != "happy path":
+            continue
+        proof = merkle.inclusion_proof(vector["leafIdx"], vector["treeSize"], fetch)
+        assert proof == [b64(item) for item in vector["proof"] or []], path
+    for path in vector_files("consistency"):
+        vector = json.loads(path.read_text())
+        if vector["wantErr"] or vector["size2"] > 8 or vector["desc"] != "happy path":
+            continue
+        proof = merkle.consistency_proof(vector["size1"], vector["size2"], fetch)
+        assert proof == [b64(item) for item in vector["proof"] or []], path
 
 
-def test_promoted_leaf_adds_no_step_to_its_proof():
-    items = leaves(5)
-    # Leaf 4 has no partner on the first two levels; only the last pairing needs a sibling.
-    assert inclusion_proof(items, 4) == [(LEFT, merkle_root(items[:4]))]
+def test_every_proof_of_a_larger_tree_verifies_and_a_flipped_bit_fails():
+    leaves = [merkle.leaf_hash(str(number).encode()) for number in range(70)]
+    nodes = merkle.tree_from_leaves(leaves)
+    fetch = fetcher(nodes)
+    for size in range(1, 71):
+        root = merkle.mth(leaves[:size])
+        assert merkle.root_from(size, fetch) == root
+        for index in range(size):
+            proof = merkle.inclusion_proof(index, size, fetch)
+            assert merkle.verify_inclusion(leaves[index], index, size, proof, root), (index, size)
+        for old in range(1, size + 1):
+            proof = merkle.consistency_proof(old, size, fetch)
+            assert merkle.verify_consistency(old, size, merkle.mth(leaves[:old]), root, proof), (old, size)
+    proof = merkle.inclusion_proof(5, 70, fetch)
+    proof[1] = bytes([proof[1][0] ^ 1]) + proof[1][1:]
+    assert not merkle.verify_inclusion(leaves[5], 5, 70, proof, merkle.mth(leaves))
 
 
-def test_inclusion_proof_refuses_an_index_outside_the_leaves():
-    with pytest.raises(IndexError):
-        inclusion_proof(leaves(3), 3)
+def test_growing_in_batches_stores_the_same_nodes_as_building_at_once():
+    leaves = [merkle.leaf_hash(bytes([number])) for number in range(100)]
+    stored: dict = {}
+    size = 0
+    rng = random.Random(12)
+    while size < len(leaves):
+        batch = leaves[size : size + rng.randint(1, 9)]
+        frontier = {key: stored[key] for key in merkle.frontier_nodes(size)}
+        new = merkle.extend(size, batch, frontier)
+        assert not set(new) & set(stored), "a complete node is never rewritten"
+        stored.update(new)
+        size += len(batch)
+        assert merkle.root_after(size, new, frontier) == merkle.mth(leaves[:size])
+    assert stored == merkle.tree_from_leaves(leaves)
+
+
+def test_the_streaming_tree_reports_nodes_in_last_leaf_order():
+    seen = []
+    tree = merkle.StreamingTree(on_node=lambda level, index, value: seen.append((level, index, value)))
+    leaves = [merkle.leaf_hash(bytes([number])) for number in range(13)]
+    for leaf in leaves:
+        tree.append(leaf)
+    nodes = merkle.tree_from_leaves(leaves)
+    assert {(level, index): value for level, index, value in seen} == nodes
+    order = [(merkle.last_leaf_of(level, index), level) for level, index, _value in seen]
+    assert order == sorted(order)

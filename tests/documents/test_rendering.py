@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from pypdf import PdfReader
 
 from documents import rendering
+from documents.digests import sm3_hex
 from documents.models import CorrectionRequest, CorrectionStatus, Evidence, RenderedDocument, RenderStatus
 from documents.services import evidence_store
 from documents.tasks import render_document as render_task
@@ -323,22 +324,30 @@ def test_rendered_dossier_is_fingerprinted_counted_and_logged_once(archived, dos
     assert dossier.sha256 == hashlib.sha256(data).hexdigest()
     assert dossier.page_count == len(PdfReader(io.BytesIO(data)).pages)
     assert dossier.rendered_at is not None
-    expected = {
-        "kind": "dossier",
-        "object_type": "RenderedDocument",
-        "object_id": str(dossier.pk),
-        "matter": archived,
-        "payload": {
-            "sha256": dossier.sha256,
-            "verification_code": dossier.verification_code,
-            "kind": "dossier",
-            "page_count": dossier.page_count,
-        },
-    }
-    assert ledger_calls == [expected]
+    assert dossier.sm3 == sm3_hex(data)
+    logged_calls = [
+        call
+        for call in ledger_calls
+        if call["object_type"] == "RenderedDocument"
+        and call["object_id"] == str(dossier.pk)
+        and call["payload"]["fields"].get("sha256")
+    ]
+    (logged,) = logged_calls
+    assert (logged["kind"], logged["object_type"], logged["object_id"]) == (
+        "dossier",
+        "RenderedDocument",
+        str(dossier.pk),
+    )
+    assert logged["matter"] == archived.pk
+    assert logged["payload"]["fields"]["verification_code"] == dossier.verification_code
+    assert logged["payload"]["fields"]["page_count"] == dossier.page_count
+    assert logged["payload"]["files"]["pdf"] == {"sha256": dossier.sha256, "sm3": dossier.sm3, "size": len(data)}
+    expected = logged
     # The task is idempotent: a repeated message keeps the file and appends nothing.
+    before = [call for call in ledger_calls if call["object_type"] == "RenderedDocument"]
     assert render_task.delay(dossier.pk).get() == dossier.pdf.name
-    assert ledger_calls == [expected]
+    assert [call for call in ledger_calls if call["object_type"] == "RenderedDocument"] == before
+    assert expected in before
 
 
 @needs_poppler
@@ -377,7 +386,7 @@ def test_a_scan_whose_file_changed_is_named_not_embedded(world, archived, media_
 def test_a_failed_render_is_recorded_and_raised(world, archived, monkeypatch):
     document = rendering.dossier_request(matter=archived)
 
-    def broken(html, *folder):
+    def broken(html, *folder, **variant):
         raise RuntimeError("no fonts today")
 
     monkeypatch.setattr(rendering, "_write_pdf", broken)
@@ -458,7 +467,9 @@ def test_minutes_pdf_holds_attendance_votes_and_signature_lines(world, archived,
     decision = meeting.decisions.get(matter=archived)
     assert re.search(rf"{decision.votes_for}\s+{decision.votes_against}\s+{decision.votes_abstain}", text)
     assert dark_share(document, 1) > 0.005
-    assert ledger_calls == []  # only dossiers go to the ledger
+    # Minutes are printed documents: logged with their fingerprint like every rendered PDF.
+    minutes = [call for call in ledger_calls if call["payload"]["fields"].get("kind") == "minutes"]
+    assert minutes and {call["kind"] for call in minutes} == {"document"}
 
 
 @needs_poppler

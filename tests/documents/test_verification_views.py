@@ -7,8 +7,9 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from documents.ledger import checkpoint_create, ledger_append
-from documents.models import LedgerEntry, LedgerKind, RenderedDocument
+from documents.digests import sm3_hex
+from documents.models import LedgerEntry, LedgerKind, RenderedDocument, TreeHead, TreeNode
+from documents.sequencer import sequence_pending
 from flows.models import Matter, Step, StepRecord
 from tests.drive import act, apply_purchase
 
@@ -33,25 +34,28 @@ def media_root(settings, tmp_path):
 
 @pytest.fixture
 def dossier(world) -> RenderedDocument:
-    """An archived matter's dossier and its ledger entry, as the rendering helper leaves them."""
+    """An archived matter's dossier, logged by saving it as the rendering leaves it, under a signed head."""
     matter = apply_purchase(world)
     act(world.secretary_a1, matter, opinion="同意提议")
-    Matter.objects.filter(pk=matter.pk).update(archive_number=ARCHIVE_NUMBER)
     matter.refresh_from_db()
-    digest = hashlib.sha256(PDF).hexdigest()
+    matter.archive_number = ARCHIVE_NUMBER
+    matter.save()
     document = RenderedDocument(
-        kind=RenderedDocument.Kind.DOSSIER, matter=matter, status="done", sha256=digest, verification_code=CODE
+        kind=RenderedDocument.Kind.DOSSIER,
+        matter=matter,
+        status="done",
+        sha256=hashlib.sha256(PDF).hexdigest(),
+        sm3=sm3_hex(PDF),
+        verification_code=CODE,
     )
     document.pdf.save("dossier.pdf", ContentFile(PDF), save=False)
     document.save()
-    ledger_append(
-        kind=LedgerKind.DOSSIER,
-        object_type="RenderedDocument",
-        object_id=str(document.pk),
-        matter=matter,
-        payload={"sha256": digest, "verification_code": CODE},
-    )
+    sequence_pending()
     return document
+
+
+def dossier_leaf(document) -> LedgerEntry:
+    return LedgerEntry.objects.filter(object_type="RenderedDocument", object_pk=document.pk).order_by("-seq").first()
 
 
 def first_decision(matter: Matter) -> LedgerEntry:
@@ -98,12 +102,31 @@ def test_code_page_shows_nothing_else_of_the_matter(client, dossier):
     assert dossier.matter.get_absolute_url() not in content
 
 
-def test_code_page_fails_when_the_log_before_the_dossier_was_tampered(client, dossier):
-    entry = first_decision(dossier.matter)
-    LedgerEntry.objects.filter(pk=entry.pk).update(payload={**entry.payload, "opinion": "改过"})
+def test_code_page_shows_the_proof_the_head_and_its_signer(client, dossier):
+    content = client.get(reverse("documents:verify_code", args=[CODE])).content.decode()
+    head = TreeHead.objects.order_by("-size").first()
+    assert 'id="proof"' in content
+    assert head.root_hash in content
+    assert dossier_leaf(dossier).leaf_hash in content
+    assert reverse("documents:proof_download", args=[CODE]) in content
+    assert reverse("documents:verifier_download") in content
+    assert "No witness has countersigned this head yet" in content
+
+
+def test_code_page_fails_when_the_documents_leaf_was_tampered(client, dossier):
+    entry = dossier_leaf(dossier)
+    LedgerEntry.objects.filter(pk=entry.pk).update(payload={**entry.payload, "forged": True})
     content = client.get(reverse("documents:verify_code", args=[CODE])).content.decode()
     assert 'data-ok="no"' in content
     assert f"Entry #{entry.seq} was changed" in content
+
+
+def test_code_page_fails_when_the_tree_under_the_head_was_tampered(client, dossier):
+    entry = dossier_leaf(dossier)
+    TreeNode.objects.exclude(level=0, index=entry.seq - 1).update(hash="ab" * 32)
+    content = client.get(reverse("documents:verify_code", args=[CODE])).content.decode()
+    assert 'data-ok="no"' in content
+    assert "is not under the signed tree head" in content
 
 
 def test_code_page_fails_when_the_documents_fingerprint_was_changed(client, dossier):
@@ -143,13 +166,33 @@ def test_uploaded_altered_pdf_is_not_verified(client, dossier):
     assert ARCHIVE_NUMBER not in content
 
 
-def test_uploaded_pdf_is_not_verified_when_the_chain_before_it_is_broken(client, dossier):
-    entry = first_decision(dossier.matter)
-    LedgerEntry.objects.filter(pk=entry.pk).delete()
+def test_uploaded_pdf_is_not_verified_when_its_head_was_tampered(client, dossier):
+    TreeHead.objects.filter(size=TreeHead.objects.order_by("-size").first().size).update(root_hash="cd" * 32)
     upload = SimpleUploadedFile("dossier.pdf", PDF, content_type="application/pdf")
     content = client.post(reverse("documents:verify"), {"pdf": upload}).content.decode()
     assert 'data-ok="no"' in content
-    assert f"Entry #{entry.seq} is missing" in content
+    assert "differ from what was signed" in content
+
+
+def test_proof_and_verifier_downloads_are_public(client, dossier):
+    proof = client.get(reverse("documents:proof_download", args=[CODE]))
+    assert proof.status_code == 200
+    assert proof["Content-Type"].startswith("application/json")
+    assert b'"format":"sanzi-verification/1"' in proof.content
+    verifier = client.get(reverse("documents:verifier_download"))
+    assert verifier.status_code == 200
+    assert b"def verify(" in verifier.content
+
+
+def test_a_dossier_package_needs_the_jurisdiction(client, dossier, world):
+    url = reverse("documents:document_package", args=[CODE])
+    assert client.get(url).status_code == 404
+    client.force_login(world.secretary_b1)
+    assert client.get(url).status_code == 404
+    client.force_login(world.inspector)
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/zip"
 
 
 def test_upload_without_a_file_asks_for_one(client, db):
@@ -186,20 +229,21 @@ def test_ledger_page_is_forbidden_to_village_and_township_posts(client, world, p
 
 
 @pytest.mark.parametrize("persona", ["inspector", "inspector_b", "county_admin"])
-def test_ledger_page_shows_the_log_verified_with_its_checkpoints(client, dossier, world, persona):
-    checkpoint = checkpoint_create()
+def test_ledger_page_shows_the_log_verified_with_its_signed_heads(client, dossier, world, persona):
+    head = TreeHead.objects.order_by("-size").first()
     client.force_login(getattr(world, persona))
     response = client.get(reverse("documents:ledger"))
     assert response.status_code == 200
     content = response.content.decode()
     assert 'id="ledger-result" data-ok="yes"' in content
     assert f'<strong id="entry-count">{LedgerEntry.objects.count()}</strong>' in content
-    assert checkpoint.merkle_root in content
+    assert head.root_hash in content
+    assert 'id="log-keys"' in content
 
 
 def test_ledger_page_names_the_first_bad_entry(client, dossier, world):
     entry = first_decision(dossier.matter)
-    LedgerEntry.objects.filter(pk=entry.pk).update(entry_hash="e" * 64)
+    LedgerEntry.objects.filter(pk=entry.pk).update(leaf_hash="e" * 64)
     client.force_login(world.county_admin)
     content = client.get(reverse("documents:ledger")).content.decode()
     assert 'id="ledger-result" data-ok="no"' in content
@@ -221,3 +265,21 @@ def test_ledger_page_checks_only_matters_in_the_inspectors_jurisdiction(client, 
     content = client.get(reverse("documents:ledger"), {"matter": ARCHIVE_NUMBER}).content.decode()
     assert 'id="matter-result"' not in content
     assert "No such matter in your jurisdiction" in content
+
+
+def test_the_public_proof_page_reads_a_fixed_number_of_rows_whatever_the_size_of_the_log(client, dossier):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from documents.ledger import ledger_append
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("documents:verify_code", args=[CODE])).status_code == 200
+        return len(captured.captured_queries)
+
+    small = queries()
+    for number in range(300):
+        ledger_append(kind=LedgerKind.DECISION, object_type="Test", object_id=f"t{number}", payload={"n": number})
+    sequence_pending()
+    assert queries() == small

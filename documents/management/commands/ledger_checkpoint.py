@@ -1,24 +1,21 @@
-"""Seal the tamper-evident log with a Merkle checkpoint (beat runs the same as ledger_checkpoint_task)."""
+"""Sequence the log now and sign its tree head (the sequencer does the same after each commit and on beat)."""
 
-from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
-from documents.ledger import checkpoint_create
+from documents.sequencer import latest_head, sequence_pending
 
 
 class Command(BaseCommand):
-    help = "Record a Merkle checkpoint over every ledger entry so far; refuses when the log does not verify."
+    help = "Give every new ledger entry its position in the Merkle tree and sign the new tree head."
 
     def handle(self, *args, **options):
-        try:
-            checkpoint = checkpoint_create()
-        except ValidationError as error:
-            raise CommandError(f"FAILED: {' '.join(error.messages)}") from error
-        if checkpoint is None:
-            self.stdout.write("No new entries since the last checkpoint.")
+        placed = sequence_pending()
+        head = latest_head()
+        if head is None:
+            self.stdout.write("The log is empty.")
             return
         self.stdout.write(
             self.style.SUCCESS(
-                f"Checkpoint over entries 1..{checkpoint.last_seq}: Merkle root {checkpoint.merkle_root}"
+                f"{placed} new entries placed. Signed tree head: {head.size} entries, root {head.root_hash}"
             )
         )

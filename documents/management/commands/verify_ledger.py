@@ -1,25 +1,30 @@
-"""Verify the tamper-evident log: the whole of it, one matter, or a PDF file against it."""
+"""Verify the tamper-evident log: the whole of it with every record it covers, one matter, or a file against it."""
 
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from documents.ledger import ledger_verify, ledger_verify_digest, ledger_verify_matter, sha256_of_chunks
+from documents.ledger import sha256_of_chunks
+from documents.ledger_verify import ledger_verify, ledger_verify_digest, ledger_verify_matter
 from flows.models import Matter
 
 
 class Command(BaseCommand):
-    help = "Verify the ledger's hash chain and checkpoints; exits non-zero and names the first bad entry on failure."
+    help = (
+        "Verify the ledger's leaves, Merkle tree, signed tree heads and every record it covers; exits non-zero "
+        "and names the first entry or record that no longer matches."
+    )
 
     def add_arguments(self, parser):
         target = parser.add_mutually_exclusive_group()
         target.add_argument("--matter", type=int, metavar="N", help="verify one matter (its id) against the log")
         target.add_argument("--pdf", metavar="PATH", help="verify a dossier PDF or an evidence file against the log")
+        parser.add_argument("--no-files", action="store_true", help="do not re-read the stored files")
 
-    def handle(self, *args, matter=None, pdf=None, **options):
+    def handle(self, *args, matter=None, pdf=None, no_files=False, **options):
         if matter is not None:
             try:
-                result = ledger_verify_matter(matter=Matter.objects.get(pk=matter))
+                result = ledger_verify_matter(matter=Matter.objects.get(pk=matter), check_files=not no_files)
             except Matter.DoesNotExist as error:
                 raise CommandError(f"There is no matter {matter}.") from error
         elif pdf is not None:
@@ -31,7 +36,7 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {path}: {error.strerror}") from error
             result = ledger_verify_digest(digest=digest)
         else:
-            result = ledger_verify()
+            result = ledger_verify(check_files=not no_files)
         if not result.ok:
             raise CommandError(f"FAILED: {result.reason}")
         self.stdout.write(self.style.SUCCESS(f"OK: {result.reason}"))

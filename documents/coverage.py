@@ -1,0 +1,349 @@
+"""What the log covers: every record a decision rests on, one line per model, payloads derived from the model.
+
+``cover("app.Model", matter="path__to__matter")`` is all a new model needs. Every save and delete of a
+covered row writes a leaf, inside the writer's transaction, whose payload is the row as the database
+holds it (read back, so the writer and the whole-log check derive it the same way): every concrete
+field and many-to-many field, and for file fields the SHA-256 and SM3 of the stored content. A field
+added to a model later is covered without any change here. The whole-log check (documents/ledger_verify.py)
+derives the same payload from every covered row and compares it with the row's latest leaf.
+
+Edits that bypass ``save()`` (``QuerySet.update``, raw SQL) are exactly what the log is there to catch:
+code that changes a covered row must save it.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from simple_history.models import HistoricalRecords
+
+from protection.fields import SealedCharField, index_of
+
+from . import ledger
+from .digests import fingerprint_field_file
+from .models import LedgerKind
+
+# The kind of a leaf, from the row's values, for models whose rows are of different kinds.
+KindOf = Callable[[dict], str]
+
+
+@dataclass(frozen=True)
+class Coverage:
+    label: str
+    kind: str | KindOf
+    # ORM path from the row to its matter's id ("pk" for the matter itself), or None.
+    matter: str | None
+    # Only these concrete fields (attnames), when the others change by design outside save().
+    only: tuple[str, ...] = ()
+    # File fields whose stored content is fingerprinted.
+    files: tuple[str, ...] = ()
+    m2m: tuple[str, ...] = field(default=())
+    # Rows that are never deleted: a deletion, even one through the ORM (and so logged), is tampering.
+    append_only: bool = False
+
+    @property
+    def model(self):
+        return apps.get_model(self.label)  # the app registry caches it
+
+    @property
+    def sealed(self) -> frozenset[str]:
+        """Fields holding a sealed personal number (ID, phone)."""
+        return frozenset(
+            model_field.attname
+            for model_field in self.model._meta.concrete_fields
+            if isinstance(model_field, SealedCharField)
+        )
+
+    @property
+    def object_type(self) -> str:
+        return self.model._meta.object_name
+
+    @property
+    def attnames(self) -> list[str]:
+        names = [model_field.attname for model_field in self.model._meta.concrete_fields]
+        return [name for name in names if not self.only or name in self.only or name == "id"]
+
+    def kind_of(self, values: dict) -> str:
+        return self.kind(values) if callable(self.kind) else self.kind
+
+    def kinds(self) -> list[str]:
+        if callable(self.kind):
+            return [LedgerKind.DOSSIER, LedgerKind.DOCUMENT]
+        return [self.kind]
+
+
+REGISTRY: dict[str, Coverage] = {}
+
+
+def cover(
+    label: str,
+    *,
+    kind: str | KindOf = LedgerKind.RECORD,
+    matter: str | None = "matter",
+    only: Iterable[str] = (),
+    files: Iterable[str] = (),
+    append_only: bool = False,
+) -> None:
+    """Log every save and delete of this model's rows (see the module docstring)."""
+    model = apps.get_model(label)
+    m2m = tuple(sorted(relation.name for relation in model._meta.many_to_many))
+    coverage = Coverage(
+        label=label, kind=kind, matter=matter, only=tuple(only), files=tuple(files), m2m=m2m, append_only=append_only
+    )
+    clash = [other for other in REGISTRY.values() if other.object_type == coverage.object_type and other.label != label]
+    if clash:
+        raise ValueError(f"{label} and {clash[0].label} share the object name the log files them under")
+    REGISTRY[label] = coverage
+    uid = f"ledger_cover_{label}"
+    post_save.connect(_saved, sender=model, dispatch_uid=uid, weak=False)
+    post_delete.connect(_deleted, sender=model, dispatch_uid=uid, weak=False)
+    for name in m2m:
+        m2m_changed.connect(_m2m_changed, sender=getattr(model, name).through, dispatch_uid=f"{uid}_{name}", weak=False)
+
+
+def coverage_of(model) -> Coverage | None:
+    return REGISTRY.get(model._meta.label)
+
+
+# --- payloads -----------------------------------------------------------------------------------
+
+
+def record_payload(coverage: Coverage, values: dict, m2m: dict[str, list[int]], files: dict) -> dict:
+    """The logged form of one row: the same whether built as it is saved or read back by the check."""
+    return {
+        "model": coverage.label,
+        "pk": values["id"],
+        "fields": ledger.normalised(_logged_fields(coverage, values)),
+        "m2m": {name: sorted(m2m.get(name, [])) for name in coverage.m2m},
+        "files": files,
+        "deleted": False,
+    }
+
+
+def _logged_fields(coverage: Coverage, values: dict) -> dict:
+    """A sealed personal number goes into the append-only log (never encrypted, never purged) as a keyed
+    hash only: a changed number, even one edited in the database, still gives another hash."""
+    sealed = coverage.sealed
+    return {
+        name: index_of(values[name], purpose=f"ledger.{coverage.label}.{name}") if name in sealed else values[name]
+        for name in coverage.attnames
+    }
+
+
+def deletion_payload(coverage: Coverage, pk) -> dict:
+    return {"model": coverage.label, "pk": pk, "fields": {}, "m2m": {}, "files": {}, "deleted": True}
+
+
+def comparable(payload: dict) -> dict:
+    """What of a payload the live row must match (who made the change is the leaf's, not the row's)."""
+    return {key: payload.get(key) for key in ("model", "pk", "fields", "m2m", "files", "deleted")}
+
+
+def as_logged_then(coverage: Coverage, live: dict, logged: dict) -> dict:
+    """The live payload cut to the fields the model had when the leaf was written.
+
+    A field added to a model later is not in the leaves written before its migration: it is compared
+    from the row's next save on, and until then must still hold the value the migration gave it (its
+    default). A field since removed from the model is no longer compared."""
+    fields = dict(live["fields"])
+    for name in list(fields):
+        if name in logged["fields"]:
+            continue
+        model_field = next(
+            (candidate for candidate in coverage.model._meta.concrete_fields if candidate.attname == name), None
+        )
+        default = ledger.normalised(model_field.get_default()) if model_field is not None else None
+        if fields[name] == default:
+            del fields[name]
+    m2m = {name: value for name, value in live["m2m"].items() if name in logged["m2m"] or value}
+    logged_fields = logged["fields"]
+    removed = {name: value for name, value in logged_fields.items() if name not in live["fields"]}
+    return {**live, "fields": {**fields, **removed}, "m2m": m2m}
+
+
+def _file_fingerprints(coverage: Coverage, row) -> dict:
+    fingerprints = {}
+    for name in coverage.files:
+        field_file = getattr(row, name)
+        if not field_file:
+            fingerprints[name] = None
+            continue
+        try:
+            found = fingerprint_field_file(field_file)
+        except OSError:
+            fingerprints[name] = {"missing": True}
+            continue
+        fingerprints[name] = {"sha256": found.sha256, "sm3": found.sm3, "size": found.size}
+    return fingerprints
+
+
+def value_columns(coverage: Coverage) -> list[str]:
+    columns = list(coverage.attnames)
+    if coverage.matter and coverage.matter != "pk":
+        columns.append(coverage.matter)
+    return columns
+
+
+def matter_of(coverage: Coverage, values: dict):
+    if coverage.matter is None:
+        return None
+    return values["id"] if coverage.matter == "pk" else values.get(coverage.matter)
+
+
+def m2m_of(coverage: Coverage, pks: list) -> dict:
+    """{pk: {name: [related pks]}} for the given rows, one query per many-to-many field."""
+    found: dict = {pk: {name: [] for name in coverage.m2m} for pk in pks}
+    for name in coverage.m2m:
+        relation = coverage.model._meta.get_field(name)
+        through = relation.remote_field.through
+        source = relation.m2m_field_name()
+        target = relation.m2m_reverse_field_name()
+        rows = through.objects.filter(**{f"{source}__in": pks}).values_list(f"{source}_id", f"{target}_id")
+        for pk, related in rows:
+            found[pk][name].append(related)
+    return found
+
+
+def live_payload(coverage: Coverage, values: dict, m2m: dict, row=None) -> dict:
+    files = {}
+    if coverage.files:
+        row = row or coverage.model._base_manager.get(pk=values["id"])
+        files = _file_fingerprints(coverage, row)
+    return record_payload(coverage, values, m2m, files)
+
+
+def _actor(instance):
+    user = getattr(instance, "_history_user", None)
+    if user is None:
+        request = getattr(HistoricalRecords.context, "request", None)
+        user = getattr(request, "user", None)
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None, None
+    return user.get_username(), user.pk
+
+
+def log_row(coverage: Coverage, instance) -> None:
+    """Write the leaf of a covered row as the database now holds it."""
+    values = coverage.model._base_manager.filter(pk=instance.pk).values(*value_columns(coverage)).first()
+    if values is None:  # saved and deleted again within the same transaction
+        return
+    m2m = m2m_of(coverage, [instance.pk])[instance.pk] if coverage.m2m else {}
+    payload = live_payload(coverage, values, m2m, row=instance)
+    payload["actor"], payload["actor_id"] = _actor(instance)
+    ledger.ledger_append(
+        kind=coverage.kind_of(values),
+        object_type=coverage.object_type,
+        object_id=str(instance.pk),
+        matter=matter_of(coverage, values),
+        payload=payload,
+    )
+
+
+def _saved(sender, instance, raw=False, **kwargs):
+    if raw:  # fixtures being loaded are not business
+        return
+    log_row(REGISTRY[sender._meta.label], instance)
+
+
+def _deleted(sender, instance, **kwargs):
+    coverage = REGISTRY[sender._meta.label]
+    matter = None
+    if coverage.matter == "pk":
+        matter = None  # the matter itself is gone: its leaves keep their own matter
+    elif coverage.matter and "__" not in coverage.matter:
+        matter = getattr(instance, f"{coverage.matter}_id", None)
+    payload = deletion_payload(coverage, instance.pk)
+    payload["actor"], payload["actor_id"] = _actor(instance)
+    ledger.ledger_append(
+        kind=coverage.kind_of({"kind": getattr(instance, "kind", "")}),
+        object_type=coverage.object_type,
+        object_id=str(instance.pk),
+        matter=matter,
+        payload=payload,
+    )
+
+
+def _m2m_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        coverage = coverage_of(type(instance))
+        if coverage is not None:
+            log_row(coverage, instance)
+        return
+    # Changed from the other side: each row of the covered model that gained or lost a relation.
+    coverage = coverage_of(model)
+    if coverage is None:
+        return
+    for row in model._base_manager.filter(pk__in=pk_set or ()):
+        log_row(coverage, row)
+
+
+def rows_of_matter(matter_id: int) -> Iterable[tuple[Coverage, int]]:
+    """(coverage, pk) of every covered row that belongs to the matter."""
+    for coverage in REGISTRY.values():
+        if coverage.matter is None:
+            continue
+        lookup = "pk" if coverage.matter == "pk" else coverage.matter
+        for pk in (
+            coverage.model._base_manager.filter(**{lookup: matter_id}).order_by("pk").values_list("pk", flat=True)
+        ):
+            yield coverage, pk
+
+
+def _rendered_kind(values: dict) -> str:
+    return LedgerKind.DOSSIER if values.get("kind") == "dossier" else LedgerKind.DOCUMENT
+
+
+def cover_the_product() -> None:
+    """The records of the product; the lead adds the models of other apps here (one line each)."""
+    kept = {"append_only": True}  # records of what happened: never deleted
+    cover("flows.Matter", matter="pk", **kept)
+    cover("flows.StepRecord", kind=LedgerKind.DECISION, **kept)
+    cover("flows.AssetPurchase", **kept)
+    # Lines of an application are replaced when the applicant revises it (flows/asset_purchase.py).
+    cover("flows.PurchaseItem", matter="purchase__matter")
+    cover("flows.Quotation", matter="purchase__matter")
+    cover("flows.FundDisbursement", **kept)
+    cover("flows.ResourceContracting", **kept)
+    cover("flows.Leasing", **kept)
+    cover("flows.Disposal", **kept)
+    cover("flows.MemberCandidate")
+    cover("flows.EquityTransfer", **kept)
+    cover("flows.Meeting", matter=None, **kept)
+    cover("flows.MeetingDecision", **kept)
+    cover("flows.Notice", **kept)
+    cover("flows.Objection", matter="notice__matter", **kept)
+    cover("documents.Evidence", kind=LedgerKind.FILE, files=("file",), **kept)
+    # Rendering moves status and progress outside save(); what a printed document is stays fixed.
+    cover(
+        "documents.RenderedDocument",
+        kind=_rendered_kind,
+        only=(
+            "kind",
+            "matter_id",
+            "meeting_id",
+            "notice_id",
+            "pdf",
+            "sha256",
+            "sm3",
+            "page_count",
+            "verification_code",
+            "rendered_at",
+        ),
+        files=("pdf",),
+        **kept,
+    )
+    cover("documents.CorrectionRequest", **kept)
+    cover("documents.ArchiveCheck", kind=LedgerKind.ARCHIVE_CHECK, **kept)
+    register = {"kind": LedgerKind.REGISTER}
+    cover("registers.Member", matter="source_matter", **register)
+    cover("registers.Asset", matter="source_matter", **register)
+    cover("registers.FundAccount", matter=None, **register)
+    cover("registers.FundMovement", **register)
+    cover("registers.Resource", matter=None, **register)
+    cover("registers.Contract", **register)
+    cover("registers.ContractPayment", matter="contract__matter", **register)
+    cover("registers.ShareLedgerEntry", **register, **kept)
+    cover("registers.ShareCertificate", files=("pdf",), **register)
