@@ -7,7 +7,6 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -69,7 +68,8 @@ def verify_code(request, code: str):
     """Public: what the log says of the document with this code. Nothing else of the matter is shown."""
     document = RenderedDocument.objects.select_related("matter").filter(verification_code=code).first()
     if document is None:
-        raise Http404
+        # A page of its own, in the reader's language: someone holding a paper wants to know, not a debug page.
+        return render(request, "documents/verify_unknown.html", {"code": code}, status=404)
     entry = (
         LedgerEntry.objects.filter(object_type="RenderedDocument", object_id=str(document.pk)).order_by("seq").first()
     )

@@ -1,6 +1,7 @@
 """Typed readers for settings that come from the environment; a bad value fails loudly."""
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -39,3 +40,13 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw == "":
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_url(name: str, default: str | None = None, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """An absolute URL (scheme and host, optionally a path), without its trailing slash."""
+    value = env_str(name, default).strip()
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc or parts.query or parts.fragment:
+        allowed = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ImproperlyConfigured(f"{name}={value!r} is not an address starting with {allowed} and a host name")
+    return value.rstrip("/")
