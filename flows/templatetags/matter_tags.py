@@ -38,7 +38,7 @@ def acted_by(record) -> str:
 
 @register.filter
 def decision_and_opinion(record) -> str:
-    """"同意：请按批复实施", but "通过：6人中赞成6票" once, when the opinion already begins with the decision."""
+    """ "同意：请按批复实施", but "通过：6人中赞成6票" once, when the opinion already begins with the decision."""
     decision = str(record.get_decision_display())
     opinion = record.opinion.strip()
     if not opinion or opinion == decision:
