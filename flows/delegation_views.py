@@ -25,8 +25,12 @@ class PersonChoiceField(forms.ModelChoiceField):
 class DelegationForm(forms.Form):
     post = forms.ChoiceField(label=gettext_lazy("Post"))
     delegate = PersonChoiceField(label=gettext_lazy("Hand over to"), queryset=None)
-    starts_on = forms.DateField(label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=gettext_lazy("Until"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(
+        label=gettext_lazy("From"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
+    ends_on = forms.DateField(
+        label=gettext_lazy("Until"), widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
+    )
     reason = forms.CharField(label=gettext_lazy("Reason"), max_length=200)
     hand_over_now = forms.BooleanField(
         label=gettext_lazy("Also hand over the tasks I have taken now"), required=False, initial=True

@@ -45,7 +45,7 @@ class VillageChoiceField(forms.ModelChoiceField):
 
 
 def _date_input():
-    return forms.DateInput(attrs={"type": "date"})
+    return forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 
 
 class MatterFilterForm(forms.Form):

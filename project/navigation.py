@@ -36,6 +36,7 @@ class Entry:
     label: str
     url_name: str
     audience: str | frozenset
+    element_id: str = ""  # for pages and tests that point at the link
 
     def shown_to(self, user, roles: set[str]) -> bool:
         if self.audience == EVERYONE:
@@ -66,7 +67,7 @@ ENTRIES = [
     Entry("registers", _("Members"), "registers:member_list", ANY_POST),
     Entry("registers", _("Shares"), "registers:share_holdings", ANY_POST),
     Entry("oversight", _("Statistics"), "oversight:home", OVERSIGHT_ROLES),
-    Entry("oversight", _("Early warnings"), "registers:warning_list", ANY_POST),
+    Entry("oversight", _("Early warnings"), "registers:warning_list", ANY_POST, "nav-warnings"),
     Entry("oversight", _("Archive search"), "documents:archive_search", ANY_POST),
     Entry("oversight", _("Inspector flags"), "documents:flag_list", FLAG_READER_ROLES),
     Entry("oversight", _("Correction requests"), "documents:correction_list", ANY_POST),
@@ -82,6 +83,7 @@ class Link:
     label: str
     url: str
     current: bool
+    element_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -111,7 +113,7 @@ def navigation_for(user, path: str = "") -> list[Group]:
                 continue
             url = reverse(entry.url_name)
             current = path == url if url == "/" else path.startswith(url)
-            links.append(Link(label=str(entry.label), url=url, current=current))
+            links.append(Link(label=str(entry.label), url=url, current=current, element_id=entry.element_id))
         if links:
             groups.append(Group(key=key, label=str(label), links=links))
     return groups

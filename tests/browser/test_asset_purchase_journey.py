@@ -4,6 +4,7 @@ import io
 import re
 
 import pytest
+from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
@@ -28,7 +29,8 @@ def open_matter(page, base_url, matter):
 def hold_meeting(actor, base_url, matter, body):
     page = actor.login("sup_dh01")
     page.goto(f"{base_url}/meetings/new/?body={body}")
-    page.fill("#id_held_on", matter.created_at.date().isoformat())
+    # The local date: between midnight and 08:00 in Shanghai the UTC date is the day before the application.
+    page.fill("#id_held_on", timezone.localtime(matter.created_at).date().isoformat())
     page.fill("#id_place", "村委会会议室")
     page.fill("#id_chair", "监委会主任")
     page.fill("#id_minutes", "会议讨论并表决购置事项")
@@ -48,7 +50,7 @@ def test_asset_purchase_from_pre_application_to_archive(demo, actor, live_server
 
     # The secretary applies for a large purchase with three quotations.
     page = actor.login("sec_dh01")
-    page.click("text=新建申请")
+    page.click("main >> text=新建申请")  # the inbox's button (the bar's link sits in a closed menu)
     page.click("text=资产购置")
     page.fill("#id_title", "购置村级农机具")
     page.fill("#id_funding_source", "集体经营收入")

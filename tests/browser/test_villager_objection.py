@@ -43,7 +43,7 @@ def test_a_villager_follows_an_objection_by_its_receipt(demo, actor, live_server
     supervisor = actor.login("sup_dh01")
     supervisor.goto(f"{base}/matters/{notice.matter_id}/")
     supervisor.fill("textarea[name=handling]", "已公开三家报价单，经核实价格合理，已当面向异议人说明。")
-    supervisor.click("text=记录处理情况")
+    supervisor.click("text=登记处理情况")
     expect(supervisor.locator(".messages")).to_be_visible()
     supervisor.context.clear_cookies()
 
