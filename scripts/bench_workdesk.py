@@ -89,7 +89,7 @@ class Data:
         steps = [Step.PROPOSE, Step.CHECK_BY_TOWNSHIP, Step.APPROVE_BY_TOWNSHIP, Step.IMPLEMENT]
         for index in range(self.size, size):
             created = now - datetime.timedelta(hours=index % (24 * 365))
-            archived = index % 3 == 0
+            archived = index % 10 != 0  # a county's years of matters: most are archived, a tenth open
             batch.append(
                 Matter(
                     organization=self.collectives[index % 3],

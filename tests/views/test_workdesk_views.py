@@ -9,12 +9,16 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
+from flows.history import history_lines
 from flows.models import Decision, Delegation, Matter, Step, StepRecord
+from flows.selectors import matter_history
 from flows.services import task_take
 from organizations.models import Post, Role
 from tests.drive import act, apply_purchase, end_publication, hold_meeting, refresh
 from tests.workdesk import task_of, waiting_at
 
+from .conftest import EXECUTABLE_BYTES, create_url, purchase_post
+from .test_documents_views import upload
 from .test_query_counts import assert_same_queries, queries_for
 
 pytestmark = pytest.mark.django_db
@@ -377,3 +381,44 @@ def test_the_new_application_button_is_for_those_who_apply(client, world, person
     client.force_login(getattr(world, persona))
     main = client.get(reverse("flows:inbox")).content.decode().split("<main>")[1]
     assert (reverse("flows:matter_new") in main) is shown
+
+
+# --- file errors and limits by the file field --------------------------------------------------------
+
+
+def test_a_bad_file_is_refused_next_to_the_file_field_with_the_limit_shown(client, world):
+    client.force_login(world.secretary_a1)
+    form = client.get(create_url()).content.decode()
+    assert "at most 20 MB per file" in form.split('id="id_files"')[1].split("</div>")[0]
+    response = client.post(
+        create_url(), purchase_post(world.collective_a1, files=[upload("scan.exe", EXECUTABLE_BYTES)])
+    )
+    assert response.status_code == 400
+    content = response.content.decode()
+    errors = content.split('id="file-errors"')[1].split("</ul>")[0]
+    assert "scan.exe" in errors
+    assert not Matter.objects.exists()
+
+
+def test_a_bad_file_at_a_step_is_shown_under_the_steps_file_field(client, world):
+    matter = waiting_at(world, Step.CHECK_BY_TOWNSHIP)
+    client.force_login(world.officer_a)
+    response = client.post(
+        reverse("flows:perform_step", args=[task_of(matter).pk]),
+        {"decision": "agree", "files": [upload("scan.exe", EXECUTABLE_BYTES)]},
+    )
+    assert response.status_code == 400
+    assert response.context["step_form"].errors["files"]
+    assert refresh(matter).next_step == Step.CHECK_BY_TOWNSHIP
+
+
+def test_the_history_names_fields_and_values_in_words(world):
+    matter = waiting_at(world, Step.CHECK_BY_TOWNSHIP, total="8000.00")
+    act(world.officer_a, matter, decision=Decision.REJECT, opinion="不符合规定")
+    lines = history_lines(matter_history(refresh(matter)))
+    newest = next(line for line in lines if line.changes)  # newest first: the rejection
+    changes = {change.label: (change.old, change.new) for change in newest.changes}
+    assert newest.what == "修改事项"
+    assert changes["状态"] == ("办理中", "已驳回")
+    assert changes["下一环节"] == ("乡镇初审", "办结")
+    assert changes["办结时间"][0] == "—"
