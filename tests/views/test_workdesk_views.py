@@ -7,7 +7,7 @@ import re
 import pytest
 from django.contrib.messages import get_messages
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from flows.history import history_lines
 from flows.models import Decision, Delegation, Matter, Step, StepRecord
@@ -415,7 +415,8 @@ def test_a_bad_file_at_a_step_is_shown_under_the_steps_file_field(client, world)
 def test_the_history_names_fields_and_values_in_words(world):
     matter = waiting_at(world, Step.CHECK_BY_TOWNSHIP, total="8000.00")
     act(world.officer_a, matter, decision=Decision.REJECT, opinion="不符合规定")
-    lines = history_lines(matter_history(refresh(matter)))
+    with translation.override("zh-hans"):
+        lines = history_lines(matter_history(refresh(matter)))
     newest = next(line for line in lines if line.changes)  # newest first: the rejection
     changes = {change.label: (change.old, change.new) for change in newest.changes}
     assert newest.what == "修改事项"
