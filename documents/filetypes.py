@@ -5,13 +5,14 @@ Pillow (pixel count capped before anything is decoded, structure verified, pixel
 through pypdf (parsed, not encrypted, at least one page).
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 from pypdf import PdfReader
 
 from . import thumbnails
@@ -96,7 +97,24 @@ def _check_pixels(name: str, size: tuple[int, int]) -> None:
         raise _too_many_pixels(name, width, height)
 
 
+@contextmanager
+def _truncated_images_refused():
+    """Pillow decodes a truncated file only when ``ImageFile.LOAD_TRUNCATED_IMAGES`` is off; WeasyPrint turns it
+    on for the whole process when it is imported (a worker rendering a PDF, a test): check with it off."""
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        yield
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+
+
 def _inspect_image(file, *, name: str, mime: str, with_thumbnail: bool) -> tuple[int, bytes | None]:
+    with _truncated_images_refused():
+        return _inspect_image_strictly(file, name=name, mime=mime, with_thumbnail=with_thumbnail)
+
+
+def _inspect_image_strictly(file, *, name: str, mime: str, with_thumbnail: bool) -> tuple[int, bytes | None]:
     try:
         # Pass 1: header only. The size is checked before a single pixel is decoded, then verify()
         # walks the structure (chunk checksums for PNG).

@@ -24,8 +24,8 @@ BANNER_DELAY_SECONDS = 5
 PYTHON = sys.executable
 
 # Celery logs every task it receives and finishes at INFO: the console shows warnings and errors only.
-# CELERY_LOG_LEVEL=info make demo brings the lines back.
-CELERY_LOG_LEVEL = os.environ.get("CELERY_LOG_LEVEL", "warning").lower()
+# WORKER_LOG_LEVEL=info make demo brings the lines back (CELERY_LOG_LEVEL is Celery's own variable).
+CELERY_LOG_LEVEL = os.environ.get("WORKER_LOG_LEVEL", "warning").lower()
 CHILDREN = {
     "web": [PYTHON, "-m", "daphne", "-b", HOST, "-p", str(PORT), "project.asgi:application"],
     "worker": [PYTHON, "-m", "celery", "-A", "project", "worker", "--pool=solo", "-l", CELERY_LOG_LEVEL],

@@ -174,8 +174,9 @@ LOGGING = {
     # WeasyPrint narrates every layout pass at INFO: too loud for a worker's log.
     "loggers": {
         # Celery would log every task received and done at INFO: the demo console and the worker's log
-        # keep warnings and errors only (CELERY_LOG_LEVEL=INFO brings the lines back).
-        "celery": {"level": env_str("CELERY_LOG_LEVEL", "WARNING").upper()},
+        # keep warnings and errors only (WORKER_LOG_LEVEL=INFO brings the lines back). Not CELERY_LOG_LEVEL:
+        # Celery's worker writes that variable itself, as a number.
+        "celery": {"level": env_str("WORKER_LOG_LEVEL", "WARNING").upper()},
         "flows": {"level": "INFO"},
         "organizations": {"level": "INFO"},
         "weasyprint": {"level": "WARNING"},
