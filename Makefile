@@ -50,6 +50,7 @@ demo: setup translations
 	$(MANAGE) seed_demo
 	$(MANAGE) seed_matters 24 --if-empty
 	$(MANAGE) seed_watch_demo
+	$(MANAGE) seed_workdesk_demo
 	exec $(PY) scripts/run_demo.py
 
 test: setup translations lint

@@ -100,6 +100,8 @@ USERS = [
     ("sup_xs01", Role.VILLAGE_SUPERVISOR, "XS01", "贾", "福生"),
     ("officer_dh", Role.TOWNSHIP_OFFICER, "DH", "田", "晓东"),
     ("leader_dh", Role.TOWNSHIP_LEADER, "DH", "韩", "文斌"),
+    # A second holder of the township leader's post: leader_dh hands tasks to her while away (委托).
+    ("leader2_dh", Role.TOWNSHIP_LEADER, "DH", "蒋", "丽华"),
     ("officer_xs", Role.TOWNSHIP_OFFICER, "XS", "任", "慧敏"),
     ("leader_xs", Role.TOWNSHIP_LEADER, "XS", "梁", "宏伟"),
     ("county_admin", Role.COUNTY_ADMIN, COUNTY_CODE, "薛", "明轩"),

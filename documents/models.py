@@ -247,12 +247,14 @@ class RenderStatus(models.TextChoices):
 
 
 class RenderedDocument(models.Model):
-    """A PDF rendered by a Celery worker: a matter's dossier (案卷), meeting minutes or a printable notice."""
+    """A PDF rendered by a Celery worker: a matter's dossier (案卷) or approval form (审批表), meeting minutes
+    or a printable notice."""
 
     class Kind(models.TextChoices):
         DOSSIER = "dossier", _("Dossier")
         MINUTES = "minutes", _("Meeting minutes")
         NOTICE = "notice", _("Publication notice")
+        APPROVAL_FORM = "approval_form", _("Approval form")
 
     kind = models.CharField(max_length=20, choices=Kind.choices)
     matter = models.ForeignKey(

@@ -25,13 +25,15 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from flows.models import SPINE, MatterStatus, Meeting, Step
+from flows.models import SPINE, Decision, MatterStatus, Meeting, Step
 from organizations.models import OrganizationKind
 from organizations.people import display_name
 from protection.fields import BlindIndexField, SealedCharField
 from protection.masking import mask_id_number
 
+from .amount_words import rmb_uppercase
 from .digests import sm3_hex
 from .models import AccessAction, AccessLog, CorrectionRequest, CorrectionStatus, RenderedDocument, RenderStatus
 from .render_lease import render_claim
@@ -107,6 +109,11 @@ def minutes_request(*, meeting, requested_by=None) -> RenderedDocument:
 def notice_request(*, notice, requested_by=None) -> RenderedDocument:
     """Queue the printable notice for the physical board; it supersedes the notice's earlier prints."""
     return _request(RenderedDocument.Kind.NOTICE, notice=notice, requested_by=requested_by)
+
+
+def approval_form_request(*, matter, requested_by=None) -> RenderedDocument:
+    """Queue the printable approval form (审批表) of a matter as it stands; it supersedes the earlier prints."""
+    return _request(RenderedDocument.Kind.APPROVAL_FORM, matter=matter, requested_by=requested_by)
 
 
 def current_document(*, kind: str, **target) -> RenderedDocument | None:
@@ -331,6 +338,60 @@ def minutes_context(document: RenderedDocument) -> dict:
     }
 
 
+# The seal box of each step on the approval form: whose seal proves the step.
+SEAL_HOLDERS = {
+    Step.PROPOSE: gettext_lazy("Village party organisation (seal)"),
+    Step.DELIBERATE: gettext_lazy("Village two committees (seal)"),
+    Step.REVIEW_BY_PARTY_MEMBERS: gettext_lazy("Village party organisation (seal)"),
+    Step.RESOLVE_BY_MEMBERS: gettext_lazy("Collective economic organisation (seal)"),
+    Step.PUBLISH_RESOLUTION: gettext_lazy("Village supervision committee (seal)"),
+    Step.CHECK_BY_TOWNSHIP: gettext_lazy("Township agricultural economy station (seal)"),
+    Step.APPROVE_BY_TOWNSHIP: gettext_lazy("Township government (seal)"),
+    Step.IMPLEMENT: gettext_lazy("Collective economic organisation (seal)"),
+    Step.PUBLISH_RESULT: gettext_lazy("Village supervision committee (seal)"),
+}
+
+
+def approval_form_context(document: RenderedDocument) -> dict:
+    """One A4 page: the matter, its amount in figures and in capitals, and each step's opinion, signer and date."""
+    matter = document.matter
+    records = list(
+        matter.step_records.exclude(decision=Decision.DELEGATE)
+        .select_related("actor", "on_behalf_of", "meeting")
+        .order_by("acted_at", "pk")
+    )
+    submitted = next((record for record in records if record.step == Step.APPLY), None)
+    rows = []
+    for step in matter.required_steps:
+        if step in (Step.APPLY, Step.ARCHIVE):
+            continue
+        done = [record for record in records if record.step == step]
+        rows.append(
+            {
+                "step": step,
+                "label": _step_label(step),
+                "record": done[-1] if done else None,
+                "seal": SEAL_HOLDERS.get(step, ""),
+            }
+        )
+    url = verification_url(document.verification_code)
+    return {
+        **_footer_context(document),
+        "document": document,
+        "matter": matter,
+        "collective": matter.organization,
+        "village": _place(matter.organization, OrganizationKind.VILLAGE),
+        "township": _place(matter.organization, OrganizationKind.TOWNSHIP),
+        "applicant": display_name(matter.applicant),
+        "submitted": submitted,
+        "amount_words": rmb_uppercase(matter.amount),
+        "rows": rows,
+        "verification_url": url,
+        "qr": qr_data_uri(url),
+        "printed_on": timezone.localdate(),
+    }
+
+
 def notice_context(document: RenderedDocument) -> dict:
     notice = document.notice
     village = _place(notice.organization, OrganizationKind.VILLAGE)
@@ -439,6 +500,8 @@ def _build(document: RenderedDocument) -> bytes:
             return pdf
     if kind == RenderedDocument.Kind.MINUTES:
         html = render_to_string("documents/pdf/minutes.html", minutes_context(document))
+    elif kind == RenderedDocument.Kind.APPROVAL_FORM:
+        html = render_to_string("documents/pdf/approval_form.html", approval_form_context(document))
     else:
         html = render_to_string("documents/pdf/notice.html", notice_context(document))
     _progress(document, 40)
@@ -450,6 +513,8 @@ def _build(document: RenderedDocument) -> bytes:
 def download_name(document: RenderedDocument) -> str:
     if document.kind == RenderedDocument.Kind.DOSSIER and document.matter.archive_number:
         return f"dossier-{document.matter.archive_number}.pdf"
+    if document.kind == RenderedDocument.Kind.APPROVAL_FORM:
+        return f"approval-form-{document.matter_id}-{document.pk}.pdf"
     return f"{document.kind}-{document.pk}.pdf"
 
 

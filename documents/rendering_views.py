@@ -28,6 +28,7 @@ REQUEST_SERVICES = {
     RenderedDocument.Kind.DOSSIER: rendering.dossier_request,
     RenderedDocument.Kind.MINUTES: rendering.minutes_request,
     RenderedDocument.Kind.NOTICE: rendering.notice_request,
+    RenderedDocument.Kind.APPROVAL_FORM: rendering.approval_form_request,
 }
 
 
@@ -104,7 +105,7 @@ def document_download(request, pk: int):
 
 def _target(user, kind: str, pk: int):
     """The matter, meeting or notice a PDF is asked for: ({keyword: object}, its organisation, its page)."""
-    if kind == RenderedDocument.Kind.DOSSIER:
+    if kind in (RenderedDocument.Kind.DOSSIER, RenderedDocument.Kind.APPROVAL_FORM):
         matter = get_for_user(user, Matter.objects.select_related("organization"), pk)
         return {"matter": matter}, matter.organization, matter.get_absolute_url()
     if kind == RenderedDocument.Kind.MINUTES:
@@ -126,7 +127,9 @@ def document_request(request, kind: str, pk: int):
     if kind != RenderedDocument.Kind.DOSSIER and not may_request_pdf(request.user, organization):
         raise PermissionDenied
     current = rendering.current_document(kind=kind, **target)
-    reuse = kind != RenderedDocument.Kind.DOSSIER and current is not None and current.status in REUSABLE
+    # A dossier or an approval form is rendered again when asked: the matter may have moved on since.
+    renders_anew = kind in (RenderedDocument.Kind.DOSSIER, RenderedDocument.Kind.APPROVAL_FORM)
+    reuse = not renders_anew and current is not None and current.status in REUSABLE
     if not reuse:
         try:
             REQUEST_SERVICES[kind](**target, requested_by=request.user)

@@ -1,15 +1,17 @@
 """Pages of the inspector review: archive search, flags, corrections of archived matters, and the access log."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext
 
 from flows.models import Matter, MatterStatus
 from organizations.jurisdiction import TOWNSHIP_ROLES, can_act, get_for_user
@@ -123,24 +125,33 @@ class ArchiveSearchForm(forms.Form):
         )
 
     def describe(self, page: str = "") -> str:
-        """The query as the access log keeps it, readable without decoding a URL."""
+        """The query in words, in the site's language, as the access log keeps it for whoever reads it later."""
         data = self.cleaned_data
-        parts = []
-        if data["place"] is not None:
-            parts.append(f"place={data['place'].code}")
-        for name in ("type", "amount_min", "amount_max"):
-            if data[name] not in (None, ""):
-                parts.append(f"{name}={data[name]}")
-        if data["date_from"] or data["date_to"]:
-            parts.append(f"{data['date_field'] or 'archived'}={data['date_from'] or ''}..{data['date_to'] or ''}")
-        for name in ("party", "text"):
-            if data[name].strip():
-                parts.append(f"{name}={data[name].strip()}")
-        if data["all"]:
-            parts.append("all=1")
-        if page:
-            parts.append(f"page={page}")
-        return "; ".join(parts) or "archived"
+        with translation.override(settings.LANGUAGE_CODE):
+            parts = []
+            if data["place"] is not None:
+                parts.append(_("place: %(place)s") % {"place": f"{data['place'].name}（{data['place'].code}）"})
+            if data["type"]:
+                parts.append(_("type: %(type)s") % {"type": TransactionType(data["type"]).label})
+            if data["amount_min"] is not None:
+                parts.append(_("amount from %(amount)s yuan") % {"amount": data["amount_min"]})
+            if data["amount_max"] is not None:
+                parts.append(_("amount up to %(amount)s yuan") % {"amount": data["amount_max"]})
+            if data["date_from"] or data["date_to"]:
+                which = _("applied") if data["date_field"] == "applied" else _("archived")
+                parts.append(
+                    _("%(which)s from %(start)s to %(end)s")
+                    % {"which": which, "start": data["date_from"] or "…", "end": data["date_to"] or "…"}
+                )
+            if data["party"].strip():
+                parts.append(_("party: %(party)s") % {"party": data["party"].strip()})
+            if data["text"].strip():
+                parts.append(_("words: %(text)s") % {"text": data["text"].strip()})
+            if data["all"]:
+                parts.append(_("matters not archived too"))
+            if page:
+                parts.append(_("page %(page)s") % {"page": page})
+            return _("; ").join(parts) if parts else _("every archived matter")
 
 
 @login_required
@@ -199,7 +210,7 @@ def flag_list(request):
     page = Paginator(review.flags_for(request.user, state=state), LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     for flag in page:
         flag.can_answer = flag.answered_at is None and can_act(request.user, flag.matter.organization, TOWNSHIP_ROLES)
-    states = [("open", _("Open")), ("answered", _("Answered")), ("all", _("All"))]
+    states = [("open", pgettext("flag state", "Open")), ("answered", _("Answered")), ("all", _("All"))]
     return render(
         request,
         "documents/review/flag_list.html",

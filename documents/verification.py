@@ -116,7 +116,11 @@ def verify_code(request, code: str):
 
     Nothing else of the matter is shown; a printed notice shows its text, which is public anyway.
     """
-    document = _document_by_code(code)
+    try:
+        document = _document_by_code(code)
+    except Http404:
+        # A page of its own, in the reader's language: someone holding a paper wants to know, not a debug page.
+        return render(request, "documents/verify_unknown.html", {"code": code}, status=404)
     ok, reason, entry, proof = _document_proof(document)
     return render(
         request,

@@ -20,7 +20,7 @@ from .models import Decision, Matter, NotificationKind, Step, StepRecord
 from .notifications import notify
 
 # Records that are not news for the applicant: their own submission, and returns (the return has its own event).
-QUIET_DECISIONS = frozenset({Decision.SUBMIT, Decision.RETURN})
+QUIET_DECISIONS = frozenset({Decision.SUBMIT, Decision.RETURN, Decision.DELEGATE})
 OBJECTION_ROLES = frozenset({Role.VILLAGE_SECRETARY, Role.VILLAGE_SUPERVISOR})
 
 
@@ -69,8 +69,14 @@ def task_announce(*, task_id: int) -> None:
     if matter is None:
         return
     step = task.flow_task.name
-    holders = list(step_holders(matter, step))
-    latest = matter.step_records.select_related("actor").order_by("-acted_at", "-pk").first()
+    # A task assigned as it was made (to a delegate, flows/delegation.py) is news for its owner only.
+    holders = [task.owner] if task.owner_id else list(step_holders(matter, step))
+    latest = (
+        matter.step_records.exclude(decision=Decision.DELEGATE)
+        .select_related("actor")
+        .order_by("-acted_at", "-pk")
+        .first()
+    )
     with translation.override(settings.LANGUAGE_CODE):
         if latest is not None and latest.decision == Decision.RETURN and latest.return_to == step:
             notify(

@@ -6,11 +6,13 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 from viewflow.workflow.models import Process
 
-from organizations.models import MeetingBody, TransactionType
+from organizations.models import MeetingBody, Role, TransactionType
 from protection.fields import BlindIndexField, SealedCharField
 from registers.models import ID_NUMBER_INDEX
 
@@ -54,34 +56,67 @@ class Matter(models.Model):
     amount = models.DecimalField(
         _("amount (yuan)"), max_digits=14, decimal_places=2, validators=[MinValueValidator(Decimal("0"))]
     )
-    applicant = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="matters")
-    rule_version = models.ForeignKey("organizations.RuleVersion", on_delete=models.PROTECT, related_name="matters")
-    band = models.ForeignKey("organizations.RuleBand", on_delete=models.PROTECT, related_name="matters")
+    applicant = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("applicant"), on_delete=models.PROTECT, related_name="matters"
+    )
+    rule_version = models.ForeignKey(
+        "organizations.RuleVersion", verbose_name=_("rule version"), on_delete=models.PROTECT, related_name="matters"
+    )
+    band = models.ForeignKey(
+        "organizations.RuleBand", verbose_name=_("rule band"), on_delete=models.PROTECT, related_name="matters"
+    )
     # The path is copied from the band when the matter starts, so a later edit of the
     # rule table can never change a running or archived matter.
-    required_steps = models.JSONField(default=list)
-    member_body = models.CharField(max_length=30, choices=MeetingBody.choices, blank=True)
-    next_step = models.CharField(max_length=40, blank=True)
+    required_steps = models.JSONField(_("steps required"), default=list)
+    member_body = models.CharField(_("member meeting body"), max_length=30, choices=MeetingBody.choices, blank=True)
+    next_step = models.CharField(_("next step"), max_length=40, blank=True)
+    # When the matter arrived at its next step: the inbox sorts by it and marks it overdue from it.
+    step_since = models.DateTimeField(_("waiting since"), default=timezone.now)
     status = models.CharField(
         _("status"), max_length=20, choices=MatterStatus.choices, default=MatterStatus.IN_PROGRESS
     )
     archive_number = models.CharField(_("archive number"), max_length=40, blank=True)
     created_at = models.DateTimeField(_("applied at"), auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-created_at", "-pk"]
         verbose_name = _("matter")
         verbose_name_plural = _("matters")
-        indexes = [models.Index(fields=["status", "next_step"])]
+        indexes = [
+            models.Index(fields=["status", "next_step"]),
+            # Keyset pages of the matter list and inbox: each sortable column with the tiebreak.
+            models.Index(fields=["created_at", "id"], name="matter_created_keyset"),
+            models.Index(fields=["amount", "id"], name="matter_amount_keyset"),
+            models.Index(fields=["step_since", "id"], name="matter_waiting_keyset"),
+        ]
 
     def __str__(self):
         return self.title
 
+    def save(self, *args, **kwargs):
+        # The step's clock starts when the matter arrives at it, whichever service moved it there.
+        if not self._state.adding and self.next_step != getattr(self, "_stored_next_step", self.next_step):
+            self.step_since = timezone.now()
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "step_since"}
+        super().save(*args, **kwargs)
+        self._stored_next_step = self.next_step
+
     def get_absolute_url(self):
         return reverse("flows:matter_detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance._stored_next_step = instance.__dict__.get("next_step")
+        return instance
+
+    def refresh_from_db(self, *args, **kwargs):
+        super().refresh_from_db(*args, **kwargs)
+        self._stored_next_step = self.__dict__.get("next_step")
 
     @property
     def is_open(self) -> bool:
@@ -94,15 +129,17 @@ class Matter(models.Model):
 
 
 class Decision(models.TextChoices):
-    SUBMIT = "submit", _("Submitted")
-    AGREE = "agree", _("Agreed")
-    RETURN = "return", _("Returned")
-    REJECT = "reject", _("Rejected")
-    WITHDRAW = "withdraw", _("Withdrawn")
-    PASSED = "passed", _("Passed")
-    FAILED = "failed", _("Failed")
-    PUBLISHED = "published", _("Published")
-    DONE = "done", _("Done")
+    # One form for every decision, as a record reads it and as a reviewer picks it (同意 / 退回 / 驳回).
+    SUBMIT = "submit", pgettext_lazy("decision", "Submit")
+    AGREE = "agree", pgettext_lazy("decision", "Agree")
+    RETURN = "return", pgettext_lazy("decision", "Return")
+    REJECT = "reject", pgettext_lazy("decision", "Reject")
+    WITHDRAW = "withdraw", pgettext_lazy("decision", "Withdraw")
+    PASSED = "passed", pgettext_lazy("decision", "Passed")
+    FAILED = "failed", pgettext_lazy("decision", "Not passed")
+    PUBLISHED = "published", pgettext_lazy("decision", "Publish")
+    DONE = "done", pgettext_lazy("decision", "Complete")
+    DELEGATE = "delegate", pgettext_lazy("decision", "Hand over")
 
 
 class StepRecord(models.Model):
@@ -117,6 +154,15 @@ class StepRecord(models.Model):
     return_to = models.CharField(_("returned to"), max_length=40, choices=Step.choices, blank=True)
     acted_at = models.DateTimeField(_("at"), auto_now_add=True)
     meeting = models.ForeignKey("Meeting", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    # The record reads "A for B": the actor acted on a task the holder of this post handed over (委托).
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("on behalf of"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -171,6 +217,8 @@ class MeetingDecision(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("meeting vote")
+        verbose_name_plural = _("meeting votes")
         constraints = [models.UniqueConstraint(fields=["meeting", "matter"], name="one_vote_per_matter")]
 
     def __str__(self):
@@ -211,6 +259,8 @@ class Objection(models.Model):
     """A villager's objection to a notice; while open it holds the matter."""
 
     notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="objections")
+    # What the villager keeps to follow the objection, with their phone number (flows/board.py).
+    receipt = models.CharField(_("receipt number"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=50)
     # Sealed at rest, a plain str in Python; shown masked except to the supervisor who handles it.
     phone = SealedCharField(_("phone"), max_length=20)
@@ -248,6 +298,10 @@ class AssetPurchase(models.Model):
     chosen_supplier = models.CharField(_("chosen supplier"), max_length=100)
     history = HistoricalRecords()
 
+    class Meta:
+        verbose_name = _("asset purchase application")
+        verbose_name_plural = _("asset purchase applications")
+
     def __str__(self):
         return str(self.matter)
 
@@ -263,6 +317,8 @@ class PurchaseItem(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("purchase item")
+        verbose_name_plural = _("purchase items")
         ordering = ["pk"]
 
     def __str__(self):
@@ -282,6 +338,8 @@ class Quotation(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("quotation")
+        verbose_name_plural = _("quotations")
         ordering = ["amount", "pk"]
 
     def __str__(self):
@@ -297,6 +355,10 @@ class FundDisbursement(models.Model):
     purpose = models.CharField(_("purpose"), max_length=200)
     budget_line = models.CharField(_("budget line"), max_length=100)
     history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("fund disbursement application")
+        verbose_name_plural = _("fund disbursement applications")
 
     def __str__(self):
         return str(self.matter)
@@ -322,6 +384,10 @@ class ResourceContracting(models.Model):
     trading_reference = models.CharField(_("trading platform reference"), max_length=60, blank=True)
     history = HistoricalRecords()
 
+    class Meta:
+        verbose_name = _("resource contracting application")
+        verbose_name_plural = _("resource contracting applications")
+
     def __str__(self):
         return str(self.matter)
 
@@ -345,6 +411,10 @@ class Leasing(models.Model):
     frequency = models.CharField(_("payment schedule"), max_length=20, choices=PaymentFrequency.choices)
     trading_reference = models.CharField(_("trading platform reference"), max_length=60, blank=True)
     history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("leasing application")
+        verbose_name_plural = _("leasing applications")
 
     def __str__(self):
         return str(self.matter)
@@ -373,6 +443,10 @@ class Disposal(models.Model):
     )
     history = HistoricalRecords()
 
+    class Meta:
+        verbose_name = _("disposal application")
+        verbose_name_plural = _("disposal applications")
+
     def __str__(self):
         return str(self.matter)
 
@@ -390,6 +464,8 @@ class MemberCandidate(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("candidate member")
+        verbose_name_plural = _("candidate members")
         ordering = ["pk"]
 
     def __str__(self):
@@ -415,6 +491,10 @@ class EquityTransfer(models.Model):
     price = models.DecimalField(_("price (yuan)"), max_digits=14, decimal_places=2, default=0)
     history = HistoricalRecords()
 
+    class Meta:
+        verbose_name = _("equity transfer application")
+        verbose_name_plural = _("equity transfer applications")
+
     def __str__(self):
         return str(self.matter)
 
@@ -428,6 +508,7 @@ class NotificationKind(models.TextChoices):
     WARNING = "warning", _("Early warning")
     REMINDER = "reminder", _("Reminder")
     ESCALATION = "escalation", _("Escalation")
+    DELEGATED = "delegated", _("Task handed over to you")
     JOB_PROGRESS = "job_progress", _("Job progress")
     JOB_DONE = "job_done", _("Job finished")
 
@@ -479,8 +560,72 @@ class TaskReminder(models.Model):
     sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("reminder")
+        verbose_name_plural = _("reminders")
         ordering = ["sent_at", "pk"]
         constraints = [models.UniqueConstraint(fields=["task", "level"], name="one_reminder_per_level")]
 
     def __str__(self):
         return f"{self.matter}: {self.get_level_display()}"
+
+
+class Delegation(models.Model):
+    """A holder of a township post, away, hands their tasks to another holder of the same post (转办/委托).
+
+    The tasks they hold go to the delegate at once; tasks of the post's steps that arrive between the
+    two dates go to the delegate as they arrive. Either way the delegate's records read "A for B"."""
+
+    delegator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("delegated by"), on_delete=models.PROTECT, related_name="+"
+    )
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("delegated to"), on_delete=models.PROTECT, related_name="+"
+    )
+    organization = models.ForeignKey(
+        "organizations.Organization", verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="+"
+    )
+    role = models.CharField(_("post"), max_length=30, choices=Role.choices)
+    starts_on = models.DateField(_("from"))
+    ends_on = models.DateField(_("until"))
+    reason = models.CharField(_("reason"), max_length=200)
+    created_at = models.DateTimeField(_("delegated at"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("ended early at"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-starts_on", "-pk"]
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        indexes = [models.Index(fields=["organization", "role", "starts_on", "ends_on"])]
+
+    def __str__(self):
+        return f"{self.delegator} → {self.delegate} ({self.starts_on} – {self.ends_on})"
+
+    def is_active_on(self, day) -> bool:
+        return self.revoked_at is None and self.starts_on <= day <= self.ends_on
+
+
+class DelegatedTask(models.Model):
+    """One task handed from one user to another under a delegation; who acts on it acts for ``from_user``."""
+
+    task = models.ForeignKey("viewflow.Task", on_delete=models.CASCADE, related_name="+")
+    delegation = models.ForeignKey(Delegation, on_delete=models.PROTECT, related_name="tasks")
+    from_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    to_user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    handed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["handed_at", "pk"]
+
+    def __str__(self):
+        return f"{self.task_id}: {self.from_user} → {self.to_user}"
+
+    @classmethod
+    def principal(cls, *, task_id: int, user) -> "models.Model | None":
+        """On whose behalf ``user`` acts on the task: the first holder of a chain of hand-overs, or None."""
+        handovers = list(cls.objects.filter(task_id=task_id).select_related("from_user").order_by("pk"))
+        holder, principal = user.pk, None
+        for handover in reversed(handovers):
+            if handover.to_user_id == holder:
+                principal, holder = handover.from_user, handover.from_user_id
+        return principal

@@ -2,6 +2,9 @@
 
 import datetime
 import hashlib
+import hmac
+import re
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +36,7 @@ from .models import (
     END,
     SPINE,
     Decision,
+    DelegatedTask,
     Matter,
     MatterStatus,
     Meeting,
@@ -154,7 +158,8 @@ def _check_files(uploads: Sequence) -> None:
         except ValidationError as error:
             errors.extend(error.messages)
     if errors:
-        raise ValidationError(errors)
+        # Keyed on the file field, so that the form shows each reason next to it.
+        raise ValidationError({"files": errors})
 
 
 # --- application -------------------------------------------------------------------
@@ -270,6 +275,7 @@ def step_perform(
             opinion=opinion,
             task=task,
             return_to=return_to if decision == Decision.RETURN else "",
+            on_behalf_of=DelegatedTask.principal(task_id=task.pk, user=user),
         )
         _store_files(matter=matter, step=step, user=user, uploads=uploads, step_record=record)
         if decision == Decision.RETURN:
@@ -592,6 +598,55 @@ def objection_limits(*, notice: Notice, client_key: str) -> tuple[Limit, Limit]:
     )
 
 
+# Crockford's base32: no I, L, O or U, so a receipt copied by hand or read out on the phone survives.
+RECEIPT_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECEIPT_LOOKALIKES = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
+def objection_receipt_new(day: datetime.date) -> str:
+    """ "260501-K7QF-9XMR": the day, then 40 random bits; with the phone number it opens the objection's page."""
+    while True:
+        tail = "".join(secrets.choice(RECEIPT_ALPHABET) for _ in range(8))
+        receipt = f"{day:%y%m%d}-{tail[:4]}-{tail[4:]}"
+        if not Objection.objects.filter(receipt=receipt).exists():
+            return receipt
+
+
+def receipt_normalise(typed: str) -> str:
+    """A receipt as typed (spaces, lower case, O for 0) in its printed form, or "" when it cannot be one."""
+    compact = re.sub(r"[\s\-－—_]", "", typed.upper()).translate(RECEIPT_LOOKALIKES)
+    if len(compact) != 14 or not compact[:6].isdigit() or any(c not in RECEIPT_ALPHABET for c in compact[6:]):
+        return ""
+    return f"{compact[:6]}-{compact[6:10]}-{compact[10:]}"
+
+
+def phone_digits(phone: str) -> str:
+    digits = re.sub(r"\D", "", phone)
+    # A mainland mobile number written with the country code is the same number.
+    return digits[2:] if len(digits) == 13 and digits.startswith("86") else digits
+
+
+def objection_find(*, receipt: str, phone: str) -> Objection | None:
+    """The objection with this receipt if the phone number matches, else None (the same None for both).
+
+    Found by receipt alone and compared in Python: phone numbers may be stored encrypted, so no SQL
+    filter can match them, and a constant-time comparison tells nothing about how close a guess was.
+    """
+    normalised = receipt_normalise(receipt)
+    objection = (
+        Objection.objects.select_related("notice__organization__parent", "notice__matter", "handled_by")
+        .filter(receipt=normalised)
+        .first()
+        if normalised
+        else None
+    )
+    given = phone_digits(phone).encode()
+    stored = phone_digits(objection.phone).encode() if objection is not None else b"-"
+    if not hmac.compare_digest(stored, given) or objection is None or not given:
+        return None
+    return objection
+
+
 def objection_submit(*, notice: Notice, name: str, phone: str, text: str, client_key: str) -> Objection:
     """A villager's objection from the public board, counted against the sender's and the notice's limits.
 
@@ -600,7 +655,12 @@ def objection_submit(*, notice: Notice, name: str, phone: str, text: str, client
     if notice.closed_at or not (notice.published_at <= now < notice.ends_at):
         raise ValidationError(_("The publication period of this notice is over; objections are no longer taken."))
     objection = Objection(
-        notice=notice, name=name.strip(), phone=phone.strip(), text=text.strip(), client_key=client_key
+        notice=notice,
+        receipt=objection_receipt_new(timezone.localdate(now)),
+        name=name.strip(),
+        phone=phone.strip(),
+        text=text.strip(),
+        client_key=client_key,
     )
     objection.full_clean()
     by_client, by_notice = objection_limits(notice=notice, client_key=client_key)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from viewflow import this
 from viewflow.workflow import flow, lock
 
-from . import services
+from . import delegation, services
 from .models import END, Step
 from .views import perform_step
 
@@ -81,15 +81,28 @@ class Spine:
     publish_resolution = (
         flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESOLUTION.label).Next(this.route)
     )
-    check_by_township = flow.View(perform_step).Annotation(title=Step.CHECK_BY_TOWNSHIP.label).Next(this.route)
-    approve_by_township = flow.View(perform_step).Annotation(title=Step.APPROVE_BY_TOWNSHIP.label).Next(this.route)
+    # While the post's holder has delegated it (转办/委托), a new township task goes to the delegate.
+    check_by_township = (
+        flow.View(perform_step)
+        .Annotation(title=Step.CHECK_BY_TOWNSHIP.label)
+        .Assign(this.delegated_owner)
+        .onCreate(this.record_delegated_task)
+        .Next(this.route)
+    )
+    approve_by_township = (
+        flow.View(perform_step)
+        .Annotation(title=Step.APPROVE_BY_TOWNSHIP.label)
+        .Assign(this.delegated_owner)
+        .onCreate(this.record_delegated_task)
+        .Next(this.route)
+    )
     implement = flow.View(perform_step).Annotation(title=Step.IMPLEMENT.label).Next(this.route)
     open_result_publication = (
         flow.Function(this.open_publication).Annotation(title=_("Post the result notice")).Next(this.publish_result)
     )
     publish_result = flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESULT.label).Next(this.route)
     archive = flow.Function(this.archive_matter).Annotation(title=Step.ARCHIVE.label).Next(this.end)
-    end = flow.End()
+    end = flow.End().Annotation(title=_("Matter closed"))
 
     def start_matter(self, activation, *, matter):
         return services.matter_attach_process(activation=activation, matter=matter)
@@ -107,6 +120,12 @@ class Spine:
 
     def archive_matter(self, activation):
         services.matter_archive(matter=activation.process.matter)
+
+    def delegated_owner(self, activation):
+        return delegation.delegated_owner(activation)
+
+    def record_delegated_task(self, activation):
+        delegation.record_delegated_task(activation)
 
     def form_kwargs(self, organization) -> dict:
         """Extra arguments for the transaction's forms, e.g. the collective whose registers they offer."""

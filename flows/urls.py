@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import notification_views, views
+from . import batch_views, delegation_views, notification_views, views
 
 app_name = "flows"
 
@@ -17,6 +17,9 @@ urlpatterns = [
     path("meetings/new/", views.meeting_create, name="meeting_create"),
     path("meetings/<int:pk>/", views.meeting_detail, name="meeting_detail"),
     path("objections/<int:pk>/handle/", views.objection_handle, name="objection_handle"),
+    path("batch/", batch_views.batch_confirm, name="batch_confirm"),
+    path("delegations/", delegation_views.delegation_list, name="delegations"),
+    path("delegations/<int:pk>/end/", delegation_views.delegation_end, name="delegation_end"),
     path("notifications/", notification_views.notification_centre, name="notifications"),
     path("notifications/read/", notification_views.notifications_mark_read, name="notifications_mark_read"),
     path("notifications/poll/", notification_views.notifications_poll, name="notifications_poll"),

@@ -1,5 +1,7 @@
 """Pages of the approval work: inbox, matters, steps, meetings. Each asks the jurisdiction helper."""
 
+from dataclasses import dataclass
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,50 +14,109 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from viewflow.workflow.models import Task
 
+from documents.filetypes import ACCEPT_ATTRIBUTE
 from documents.models import AccessAction
 from documents.review import access_log_record, inspects
-from forms.steps import AgendaVoteForm, MeetingForm, ObjectionHandlingForm, StepActionForm, WithdrawForm
+from forms.steps import (
+    EVIDENCE_HELP_TEXT,
+    AgendaVoteForm,
+    MeetingForm,
+    ObjectionHandlingForm,
+    StepActionForm,
+    WithdrawForm,
+)
+from listing.keyset import KeysetPage, page_from_request
 from organizations.jurisdiction import can_act, get_for_user, visible, visible_organizations
 from organizations.models import MeetingBody, OrganizationKind, Role, TransactionType
 
 from . import selectors, services
+from .batch import BATCH_STEPS, batch_alone_reason
 from .catalogue import available_types, flow_for
 from .disclosure import disclosure_for
-from .models import Matter, MatterStatus, Meeting, Objection, Step
+from .filters import INBOX_SORTING, MATTER_LIST_SORTING, MatterFilterForm
+from .history import history_lines
+from .models import Decision, Matter, MatterStatus, Meeting, Objection, Step
 
 
 def conflict(request, message: str):
     return render(request, "flows/conflict.html", {"message": message}, status=409)
 
 
+@dataclass
+class MatterRow:
+    """A matter as a list shows it: its open task, how long it has waited, whether it may join a batch."""
+
+    matter: Matter
+    task: Task | None
+    waiting: selectors.Waiting | None
+    batchable: bool = False
+    # Why a matter at a batch step must be approved on its own page ("" when it may join a batch).
+    alone_because: str = ""
+
+
+# Rows per page of the inbox and the matter list (keyset pages: a deep page costs what the first does).
+LIST_PAGE_SIZE = 50
+
+
+def _filtered_page(request, matters, *, sorting, with_status: bool):
+    """The filter form bound to the query string, and the keyset page of the matters it lets through."""
+    form = MatterFilterForm(request.GET, user=request.user, with_status=with_status)
+    if not form.is_valid():
+        return form, KeysetPage(rows=[], sort=sorting.normalise(request.GET.get("sort", ""))), 400
+    return form, page_from_request(request, form.apply(matters), sorting=sorting, size=LIST_PAGE_SIZE), 200
+
+
 @login_required
 def inbox(request):
-    matters = list(selectors.inbox_for(request.user))
+    if selectors.overview_is_home(request.user):
+        return redirect("oversight:home")
+    form, page, status = _filtered_page(
+        request, selectors.inbox_for(request.user), sorting=INBOX_SORTING, with_status=False
+    )
+    now = timezone.now()
+    rows = []
+    for matter in page:
+        task = next(iter(matter.process.active_tasks), None) if matter.process_id else None
+        step = matter.next_step
+        batch_step = (
+            task is not None
+            and step in BATCH_STEPS
+            and task.owner_id in (None, request.user.pk)
+            and can_act(request.user, matter.organization, services.STEP_ROLES[step])
+        )
+        alone_because = batch_alone_reason(matter) if batch_step else ""
+        rows.append(
+            MatterRow(
+                matter=matter,
+                task=task,
+                waiting=selectors.waiting_of(matter, now),
+                batchable=batch_step and not alone_because,
+                alone_because=alone_because,
+            )
+        )
     objections = list(selectors.open_objections_for(request.user))
-    return render(request, "flows/inbox.html", {"matters": matters, "objections": objections})
+    context = {
+        "form": form,
+        "page": page,
+        "rows": rows,
+        "any_batchable": any(row.batchable for row in rows),
+        "objections": objections,
+        "can_apply": bool(_applicant_collectives(request.user)),
+    }
+    return render(request, "flows/inbox.html", context, status=status)
 
 
 @login_required
 def matter_list(request):
-    matters = selectors.matters_for(request.user)
-    status = request.GET.get("status", "")
-    transaction_type = request.GET.get("type", "")
-    if status in MatterStatus.values:
-        matters = matters.filter(status=status)
-    if transaction_type in TransactionType.values:
-        matters = matters.filter(transaction_type=transaction_type)
-    page = Paginator(matters, 50).get_page(request.GET.get("page"))
-    return render(
+    form, page, status = _filtered_page(
         request,
-        "flows/matter_list.html",
-        {
-            "page": page,
-            "statuses": MatterStatus.choices,
-            "types": TransactionType.choices,
-            "status": status,
-            "type": transaction_type,
-        },
+        selectors.matters_for(request.user).select_related("rule_version"),
+        sorting=MATTER_LIST_SORTING,
+        with_status=True,
     )
+    now = timezone.now()
+    rows = [MatterRow(matter=matter, task=None, waiting=selectors.waiting_of(matter, now)) for matter in page]
+    return render(request, "flows/matter_list.html", {"form": form, "page": page, "rows": rows}, status=status)
 
 
 def _applicant_collectives(user):
@@ -100,6 +161,8 @@ def matter_create(request, transaction_type: str):
             "collectives": collectives,
             "organization": organization,
             "transaction_type": TransactionType(transaction_type),
+            "evidence_help": EVIDENCE_HELP_TEXT,
+            "evidence_accept": ACCEPT_ATTRIBUTE,
         },
         status=status,
     )
@@ -132,7 +195,13 @@ def _step_form_for(request, matter: Matter, task: Task | None, data=None, files=
 
 @login_required
 def matter_detail(request, pk: int, step_form=None, application_form=None, status=200):
-    matter = get_for_user(request.user, Matter.objects.select_related("organization", "applicant", "process"), pk)
+    matter = get_for_user(
+        request.user,
+        Matter.objects.select_related(
+            "organization", "organization__parent", "applicant", "process", "rule_version", "band"
+        ),
+        pk,
+    )
     if inspects(request.user, matter.organization):
         access_log_record(user=request.user, action=AccessAction.OPEN_MATTER, matter=matter, request=request)
     flow_class = flow_for(matter.transaction_type)
@@ -150,7 +219,9 @@ def matter_detail(request, pk: int, step_form=None, application_form=None, statu
         "step_form": step_form,
         "application_form": application_form,
         "path": selectors.matter_path(matter),
-        "records": matter.step_records.select_related("actor", "meeting").prefetch_related("evidence"),
+        "waiting": selectors.waiting_of(matter),
+        "standing_return": selectors.standing_return(matter),
+        "records": matter.step_records.select_related("actor", "on_behalf_of", "meeting").prefetch_related("evidence"),
         "evidence": matter.evidence.select_related("uploaded_by"),
         "notices": matter.notices.prefetch_related("objections"),
         # The route gateway is bookkeeping, not work anyone did: leave it out of the log shown.
@@ -158,7 +229,7 @@ def matter_detail(request, pk: int, step_form=None, application_form=None, statu
         .exclude(flow_task_type="SWITCH")
         .select_related("owner")
         .order_by("created", "pk"),
-        "history": selectors.matter_history(matter),
+        "history": history_lines(selectors.matter_history(matter)),
         "can_withdraw": services.can_withdraw(matter)
         and can_act(request.user, matter.organization, services.STEP_ROLES[Step.APPLY]),
         "withdraw_form": WithdrawForm(),
@@ -206,7 +277,7 @@ def perform_step(request, task_id: int):
     if not form.is_valid():
         return matter_detail(request, matter.pk, step_form=form, application_form=application_form, status=400)
     try:
-        services.step_perform(
+        record = services.step_perform(
             user=request.user,
             task_id=task.pk,
             decision=form.cleaned_data["decision"],
@@ -222,8 +293,32 @@ def perform_step(request, task_id: int):
             application_form.add_service_error(error)
         _add_errors(form, error)
         return matter_detail(request, matter.pk, step_form=form, application_form=application_form, status=400)
-    messages.success(request, _("Recorded."))
+    matter = Matter.objects.get(pk=matter.pk)
+    messages.success(request, step_done_message(record, matter))
     return redirect(matter)
+
+
+def step_done_message(record, matter: Matter) -> str:
+    """What the step just recorded did, in words, for the message after it."""
+    words = {
+        "title": matter.title,
+        "step": record.get_step_display(),
+        "next": matter.next_step_label,
+        "to": record.get_return_to_display(),
+    }
+    if record.decision == Decision.RETURN:
+        return (
+            _("You returned “%(title)s” to %(to)s with your reason; those who hold that step have been told.") % words
+        )
+    if record.decision == Decision.REJECT:
+        return _("You rejected “%(title)s” at %(step)s; the matter is closed.") % words
+    if not matter.is_open or not matter.next_step_label:
+        return _("%(step)s of “%(title)s” is recorded; the matter has reached its end.") % words
+    if record.decision == Decision.SUBMIT:
+        return _("The revised application “%(title)s” was submitted; it now waits at %(next)s.") % words
+    if record.decision == Decision.DONE:
+        return _("The implementation of “%(title)s” is recorded; it now waits at %(next)s.") % words
+    return _("You agreed at %(step)s of “%(title)s”; it now waits at %(next)s.") % words
 
 
 def _add_errors(form, error: ValidationError) -> None:

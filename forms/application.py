@@ -22,6 +22,8 @@ class CompositeApplicationForm:
             for name, formset_class in self.formset_classes.items()
         }
         self.non_field_errors_list: list[str] = []
+        # Errors of the evidence files sent with the application, shown next to the file field.
+        self.file_errors: list[str] = []
 
     @property
     def labelled_formsets(self) -> list:
@@ -48,6 +50,8 @@ class CompositeApplicationForm:
             for field, messages in error.message_dict.items():
                 if field in self.main.fields:
                     self.main.add_error(field, messages)
+                elif field == "files":
+                    self.file_errors.extend(messages)
                 else:
                     self.non_field_errors_list.extend(messages)
         else:

@@ -1,10 +1,25 @@
 """Forms for acting on a step, recording a meeting, objecting and handling objections."""
 
 from django import forms
+from django.conf import settings
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from documents.filetypes import ACCEPT_ATTRIBUTE, ACCEPTED_TYPES_TEXT
 from flows.models import Decision, Step
 from organizations.models import MeetingBody
+
+
+def evidence_help_text() -> str:
+    """The limits an evidence file must keep, said where the file is chosen."""
+    return gettext("%(types)s; at most %(megabytes)s MB per file.") % {
+        "types": ACCEPTED_TYPES_TEXT,
+        "megabytes": settings.EVIDENCE_MAX_BYTES // (1024 * 1024),
+    }
+
+
+EVIDENCE_HELP_TEXT = lazy(evidence_help_text, str)()
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -15,8 +30,9 @@ class MultipleFileField(forms.FileField):
     """Several evidence files in one input; each is checked by the documents service."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", MultipleFileInput())
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}))
         kwargs.setdefault("required", False)
+        kwargs.setdefault("help_text", EVIDENCE_HELP_TEXT)
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):

@@ -1,6 +1,11 @@
 """The county administrator manages organisations, posts and rule tables here, within their county."""
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from .jurisdiction import visible, visible_organizations
@@ -67,3 +72,39 @@ class RuleVersionAdmin(JurisdictionAdmin):
         if obj is not None and obj.matters.exists():
             return False
         return super().has_delete_permission(request, obj)
+
+
+class PasswordChangeForm(AdminPasswordChangeForm):
+    """Django's form, with the warning Django 5.2 appends to its help text in English put into words we translate."""
+
+    def __init__(self, user, *args, **kwargs):
+        super().__init__(user, *args, **kwargs)
+        if "usable_password" in self.fields:
+            self.fields["usable_password"].help_text = format_html(
+                '{}<ul id="id_unusable_warning" class="messagelist"><li class="warning">{}</li></ul>',
+                self.fields["usable_password"].help_text.split("<ul", 1)[0],
+                _("If disabled, the current password for this user will be lost."),
+            )
+
+
+class CountyUserAdmin(UserAdmin):
+    """A county administrator keeps people's accounts; only a superuser hands out Django's own permissions.
+
+    Without this a user with the "change user" permission could make anyone, themselves included, a
+    superuser. Posts (roles in organisations) are what the product's permissions come from."""
+
+    def get_fieldsets(self, request, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if request.user.is_superuser or obj is None:
+            return fieldsets
+        return [
+            (name, {**options, "fields": [f for f in options["fields"] if f not in self.superuser_only_fields]})
+            for name, options in fieldsets
+        ]
+
+    superuser_only_fields = ("is_superuser", "groups", "user_permissions")
+    change_password_form = PasswordChangeForm
+
+
+admin.site.unregister(get_user_model())
+admin.site.register(get_user_model(), CountyUserAdmin)

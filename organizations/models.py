@@ -9,6 +9,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from .amounts import band_range_label
+
 
 class OrganizationKind(models.TextChoices):
     PROVINCE = "province", _("Province")
@@ -103,8 +105,12 @@ class Organization(models.Model):
 class Post(models.Model):
     """A role a person holds in one organisation; one person may hold several."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="posts")
-    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="posts")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="posts"
+    )
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organisation"), on_delete=models.PROTECT, related_name="posts"
+    )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     history = HistoricalRecords()
 
@@ -131,7 +137,11 @@ class RuleVersion(models.Model):
     """One version of a county's rule table; matters keep the version they started under."""
 
     county = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="rule_versions", limit_choices_to={"kind": "county"}
+        Organization,
+        verbose_name=_("county"),
+        on_delete=models.PROTECT,
+        related_name="rule_versions",
+        limit_choices_to={"kind": "county"},
     )
     number = models.PositiveIntegerField(_("version"))
     effective_from = models.DateField(_("effective from"))
@@ -163,6 +173,15 @@ class RuleVersion(models.Model):
     asset_idle_days = models.PositiveIntegerField(
         _("asset idle limit (days)"), default=180, validators=[MinValueValidator(1)]
     )
+    # Batch approval (批量审批): a township officer or leader may agree several matters at once only up to this.
+    batch_approval_limit = models.DecimalField(
+        _("batch approval up to (yuan)"),
+        max_digits=14,
+        decimal_places=2,
+        default=Decimal("50000.00"),
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_("Matters above this amount are approved one by one; 0 turns batch approval off."),
+    )
     note = models.CharField(_("note"), max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     history = HistoricalRecords()
@@ -180,7 +199,9 @@ class RuleVersion(models.Model):
 class RuleBand(models.Model):
     """For one transaction type and amount range: which optional spine steps a matter needs."""
 
-    rule_version = models.ForeignKey(RuleVersion, on_delete=models.CASCADE, related_name="bands")
+    rule_version = models.ForeignKey(
+        RuleVersion, verbose_name=_("rule version"), on_delete=models.CASCADE, related_name="bands"
+    )
     transaction_type = models.CharField(_("transaction type"), max_length=30, choices=TransactionType.choices)
     min_amount = models.DecimalField(_("from amount (inclusive)"), max_digits=14, decimal_places=2, default=0)
     max_amount = models.DecimalField(
@@ -204,8 +225,12 @@ class RuleBand(models.Model):
         verbose_name_plural = _("rule bands")
 
     def __str__(self):
-        upper = self.max_amount if self.max_amount is not None else "∞"
-        return f"{self.get_transaction_type_display()} [{self.min_amount}, {upper})"
+        return f"{self.get_transaction_type_display()} {self.range_label}"
+
+    @property
+    def range_label(self) -> str:
+        """The amounts the band covers, in words ("2万元以下")."""
+        return band_range_label(self.min_amount, self.max_amount)
 
 
 class OnFailedVote(models.TextChoices):
@@ -216,14 +241,16 @@ class OnFailedVote(models.TextChoices):
 class MeetingRule(models.Model):
     """Quorum and pass rule of one meeting body; defaults follow the law (see DOMAIN.md)."""
 
-    rule_version = models.ForeignKey(RuleVersion, on_delete=models.CASCADE, related_name="meeting_rules")
+    rule_version = models.ForeignKey(
+        RuleVersion, verbose_name=_("rule version"), on_delete=models.CASCADE, related_name="meeting_rules"
+    )
     body = models.CharField(_("body"), max_length=30, choices=MeetingBody.choices)
     quorum_numerator = models.PositiveIntegerField(_("quorum numerator"))
     quorum_denominator = models.PositiveIntegerField(_("quorum denominator"), validators=[MinValueValidator(1)])
     quorum_inclusive = models.BooleanField(_("quorum reached at exactly the fraction"), default=True)
     # A villagers' meeting is also quorate when this share of households attend (组织法 art. 22).
-    household_quorum_numerator = models.PositiveIntegerField(null=True, blank=True)
-    household_quorum_denominator = models.PositiveIntegerField(null=True, blank=True)
+    household_quorum_numerator = models.PositiveIntegerField(_("household quorum numerator"), null=True, blank=True)
+    household_quorum_denominator = models.PositiveIntegerField(_("household quorum denominator"), null=True, blank=True)
     pass_of_expected = models.BooleanField(
         _("pass counted against those who should attend"),
         default=False,

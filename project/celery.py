@@ -51,6 +51,11 @@ def schedule_periodic_work(sender, **kwargs):
         sender.signature("registers.tasks.scan_early_warnings"),
         name="early-warning rules",
     )
+    sender.add_periodic_task(
+        settings.OVERSIGHT_REBUILD_SECONDS,
+        sender.signature("oversight.tasks.rebuild_figures"),
+        name="rebuild the statistics",
+    )
 
 
 # Handled messages of the SQLite broker: kombu marks a delivered message invisible and never deletes it.

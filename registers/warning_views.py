@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from organizations.jurisdiction import (
     TOWNSHIP_ROLES,
@@ -47,7 +47,11 @@ class WarningFilterForm(forms.Form):
     )
     state = forms.ChoiceField(
         label=gettext_lazy("State"),
-        choices=[(OPEN, gettext_lazy("Open")), (HANDLED, gettext_lazy("Handled")), (ALL, gettext_lazy("All"))],
+        choices=[
+            (OPEN, pgettext_lazy("warning state", "Open")),
+            (HANDLED, gettext_lazy("Handled")),
+            (ALL, gettext_lazy("All")),
+        ],
         required=False,
     )
     date_from = forms.DateField(

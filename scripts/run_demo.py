@@ -23,11 +23,14 @@ BANNER_DELAY_SECONDS = 5
 # The venv's interpreter runs every child, so nothing depends on PATH.
 PYTHON = sys.executable
 
+# Celery logs every task it receives and finishes at INFO: the console shows warnings and errors only.
+# WORKER_LOG_LEVEL=info make demo brings the lines back (CELERY_LOG_LEVEL is Celery's own variable).
+CELERY_LOG_LEVEL = os.environ.get("WORKER_LOG_LEVEL", "warning").lower()
 CHILDREN = {
     "web": [PYTHON, "-m", "daphne", "-b", HOST, "-p", str(PORT), "project.asgi:application"],
-    "worker": [PYTHON, "-m", "celery", "-A", "project", "worker", "--pool=solo", "-l", "info"],
+    "worker": [PYTHON, "-m", "celery", "-A", "project", "worker", "--pool=solo", "-l", CELERY_LOG_LEVEL],
     # The schedule file is CELERY_BEAT_SCHEDULE_FILENAME from settings, under var/.
-    "beat": [PYTHON, "-m", "celery", "-A", "project", "beat", "-l", "info"],
+    "beat": [PYTHON, "-m", "celery", "-A", "project", "beat", "-l", CELERY_LOG_LEVEL],
 }
 
 stop_requests = 0
@@ -48,6 +51,8 @@ def die_with_parent():
 def start(name: str, command: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     env.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
+    # The PDFs the worker renders print this address in their QR codes: the port the demo runs on.
+    env.setdefault("SITE_URL", f"http://{HOST}:{PORT}")
     # A session of its own: Ctrl-C reaches only this runner, which stops the children in order.
     return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, preexec_fn=die_with_parent)
 

@@ -1,4 +1,5 @@
-"""``{% dossier_status matter %}``, ``{% meeting_minutes_link meeting %}``, ``{% notice_print_link notice %}``.
+"""``{% dossier_status matter %}``, ``{% approval_form_status matter %}``, ``{% meeting_minutes_link meeting %}``,
+``{% notice_print_link notice %}``.
 
 Each shows the state of the PDF for someone in the object's jurisdiction (rendering N%, open it, ask
 for it) and nothing for anyone else, the public board's anonymous readers included.
@@ -59,6 +60,7 @@ def kind_field(kind: str) -> str:
         RenderedDocument.Kind.DOSSIER: "matter",
         RenderedDocument.Kind.MINUTES: "meeting",
         RenderedDocument.Kind.NOTICE: "notice",
+        RenderedDocument.Kind.APPROVAL_FORM: "matter",
     }[kind]
 
 
@@ -120,4 +122,22 @@ def notice_print_link(context, notice):
         can_request=_unfinished(document) and may_request_pdf(user, notice.organization),
         heading=_("Printable notice (PDF)"),
         request_label=_("Render the notice for printing"),
+    )
+
+
+@register.inclusion_tag(PARTIAL, takes_context=True)
+def approval_form_status(context, matter):
+    """The matter's approval form (审批表) to print, as it stands: anyone who sees the matter may ask for it."""
+    user = _user(context)
+    if user is None or not can_see(user, matter.organization):
+        return HIDDEN
+    document = current_document(kind=RenderedDocument.Kind.APPROVAL_FORM, matter=matter)
+    return _panel(
+        context,
+        kind=RenderedDocument.Kind.APPROVAL_FORM,
+        target=matter,
+        document=document,
+        can_request=document is None or document.status in (RenderStatus.DONE, RenderStatus.FAILED),
+        heading=_("Approval form (PDF)"),
+        request_label=_("Print the approval form") if document is None else _("Print it again as it stands"),
     )

@@ -6,7 +6,7 @@ import dj_database_url
 from csp.constants import NONCE, NONE, SELF
 from django.utils.translation import gettext_lazy as _
 
-from .env import env_bool, env_int, env_list, env_str, storage_from_url
+from .env import env_bool, env_int, env_list, env_str, env_url, storage_from_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # Runtime files (SQLite database, broker file, uploads) live outside the code and the web root.
@@ -17,6 +17,9 @@ SECRET_KEY = env_str("SECRET_KEY", "insecure-development-key-do-not-use-in-produ
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The address people reach the site at: QR codes and verification links printed in PDFs point here.
+# A worker renders PDFs with no request to ask, so it comes from the environment (`make demo` sets it).
+SITE_URL = env_url("SITE_URL", "http://127.0.0.1:8000")
 
 INSTALLED_APPS = [
     "daphne",
@@ -36,12 +39,14 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "csp",
     "pgtrigger",
+    "listing",
     "organizations",
     "protection",
     "registers",
     "documents",
     "flows",
     "administration",
+    "oversight",
     "demo",
 ]
 
@@ -81,6 +86,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.current_posts",
+                "project.navigation.navigation",
             ],
         },
     },
@@ -172,6 +178,9 @@ LEDGER_TSA_CERTIFICATE_FILE = env_str("LEDGER_TSA_CERTIFICATE_FILE", "")
 REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", 300)
 # How often beat runs the early-warning rules over the registers and matters (seconds).
 WARNING_SWEEP_SECONDS = env_int("WARNING_SWEEP_SECONDS", 600)
+# How often beat rebuilds every month of the statistics (seconds); each event refreshes its own month at once.
+OVERSIGHT_REBUILD_SECONDS = env_int("OVERSIGHT_REBUILD_SECONDS", 24 * 3600)
+OVERSIGHT_REFRESH_AFTER_EVENTS = env_bool("OVERSIGHT_REFRESH_AFTER_EVENTS", True)
 # How often a live socket looks for new notification rows itself (seconds). Only the in-memory
 # channel layer needs it: it cannot carry a nudge from a Celery worker to the web server. With
 # Redis the nudge arrives at once, and the poll is a slow safety net.
@@ -236,8 +245,6 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STATICFILES_DIRS = [BASE_DIR / "project" / "static"]
-# The public address printed on dossiers and notices (their QR codes lead back to it).
-SITE_URL = env_str("SITE_URL", "")
 # Uploaded evidence lives outside the web root and is served only through a checked view.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
 # No URL serves this folder (only Django's test live server would); files go out through checked views.
@@ -301,6 +308,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     # WeasyPrint narrates every layout pass at INFO: too loud for a worker's log.
     "loggers": {
+        # Celery would log every task received and done at INFO: the demo console and the worker's log
+        # keep warnings and errors only (WORKER_LOG_LEVEL=INFO brings the lines back). Not CELERY_LOG_LEVEL:
+        # Celery's worker writes that variable itself, as a number.
+        "celery": {"level": env_str("WORKER_LOG_LEVEL", "WARNING").upper()},
         "flows": {"level": "INFO"},
         "organizations": {"level": "INFO"},
         "administration": {"level": "INFO"},

@@ -97,3 +97,13 @@ def storage_from_url(url: str) -> dict:
             "file_overwrite": False,
         },
     }
+
+
+def env_url(name: str, default: str | None = None, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
+    """An absolute URL (scheme and host, optionally a path), without its trailing slash."""
+    value = env_str(name, default).strip()
+    parts = urlsplit(value)
+    if parts.scheme not in schemes or not parts.netloc or parts.query or parts.fragment:
+        allowed = " or ".join(f"{scheme}://" for scheme in schemes)
+        raise ImproperlyConfigured(f"{name}={value!r} is not an address starting with {allowed} and a host name")
+    return value.rstrip("/")

@@ -1,9 +1,11 @@
 """Production: secrets and hosts from the environment, DEBUG off, HTTPS assumed."""
 
 from .base import *  # noqa: F403
-from .env import env_bool, env_int, env_list, env_str
+from .env import env_bool, env_int, env_list, env_str, env_url
 
 SECRET_KEY = env_str("SECRET_KEY")
+# Required: printed QR codes and verification links must reach the real site, never a developer's machine.
+SITE_URL = env_url("SITE_URL", schemes=("https",))
 DEBUG = False
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", [])
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -5,6 +5,9 @@ import os
 from .base import *  # noqa: F403
 
 CELERY_TASK_ALWAYS_EAGER = True
+# The statistics' refresh after each step is tested on its own (tests/oversight): elsewhere it would only add
+# a writer next to tests that drive a real worker against SQLite's shared in-memory database.
+OVERSIGHT_REFRESH_AFTER_EVENTS = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Most tests sign personas in with force_login; the MFA tests and the authorisation sweep turn it on.
 MFA_REQUIRED = False

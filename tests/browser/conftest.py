@@ -76,7 +76,15 @@ class Actor:
         page.fill("#id_username", username)
         page.fill("#id_password", password)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{self.base_url}/")
+        # Home is the inbox, or the statistics overview for the county administrator and the inspector.
+        page.wait_for_url(lambda url: not url.endswith("/accounts/login/"))
+        page.wait_for_load_state()
+        return page
+
+    def login_to(self, username, path, password="demo12345"):
+        """Log in, then open ``path``."""
+        page = self.login(username, password)
+        page.goto(f"{self.base_url}{path}")
         return page
 
 

@@ -23,7 +23,7 @@ def test_each_administrator_does_only_their_own_work(page, live_server, demo):
 
     login(page, base, "sysadmin")
     page.wait_for_url(re.compile(r"/administration/accounts/$"))
-    assert page.locator("#nav-administration").is_visible()
+    assert page.locator(".nav-group[data-group=admin]").is_visible()
     page.fill("#id_username", "new_cashier")
     page.fill("#id_last_name", "钱")
     page.fill("#id_first_name", "多多")

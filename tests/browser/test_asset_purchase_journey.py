@@ -50,7 +50,7 @@ def test_asset_purchase_from_pre_application_to_archive(demo, actor, live_server
 
     # The secretary applies for a large purchase with three quotations.
     page = actor.login("sec_dh01")
-    page.click("text=新建申请")
+    page.click("main >> text=新建申请")  # the inbox's button (the bar's link sits in a closed menu)
     page.click("text=资产购置")
     page.fill("#id_title", "购置村级农机具")
     page.fill("#id_funding_source", "集体经营收入")

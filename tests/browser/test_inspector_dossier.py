@@ -160,7 +160,7 @@ def test_inspector_finds_opens_and_flags_an_archived_matter(demo, actor, live_se
     expect(row).to_contain_text(matter.archive_number)
     expect(page.locator("#results tbody tr")).to_have_count(1)
     assert AccessLog.objects.filter(
-        user__username="inspector", action=AccessAction.SEARCH, detail__contains="party=青松农机"
+        user__username="inspector", action=AccessAction.SEARCH, detail__contains="当事人：青松农机"
     ).exists(), "the search is in the access log"
 
     # The dossier PDF opens from the results (the rendering part of issue 4 serves and logs it).

@@ -18,6 +18,7 @@ def test_township_leader_handles_a_red_warning(actor, demo):
     warnings_scan()
     page = actor.login("leader_dh")
 
+    page.click(".nav-group[data-group=oversight] .nav-heading")
     page.click("#nav-warnings")
     expect(page.locator("#warnings")).to_be_visible()
     page.select_option("#warning-filter select[name=level]", WarningLevel.RED)

@@ -92,7 +92,8 @@ def test_inspector_finds_an_archived_matter_by_party_and_the_search_is_logged(cl
     assert matter.archive_number in content
     entry = AccessLog.objects.get()
     assert (entry.user, entry.action, entry.matter) == (world.inspector, AccessAction.SEARCH, None)
-    assert entry.detail == "type=asset_purchase; party=东湖农机"
+    # In words and in the site's language, whoever reads the log: no raw query string.
+    assert entry.detail == "事项类型：资产购置；当事人：东湖农机"
     assert entry.address == "127.0.0.1"
 
 
@@ -102,8 +103,8 @@ def test_every_page_of_results_an_inspector_sees_is_logged(client, world):
     search(client)
     search(client, text="电脑", all="on", page="1")
     assert list(AccessLog.objects.order_by("pk").values_list("detail", flat=True)) == [
-        "archived",
-        "text=电脑; all=1; page=1",
+        "全部已归档事项",
+        "文字：电脑；含未归档事项；第1页",
     ]
 
 

@@ -288,7 +288,7 @@ def test_the_matter_shows_the_lease_and_its_history(world, asset):
     matter = run_to_end(world, apply(world, leasing_data(asset)))
     contract = matter.contracts.get()
     labels = {str(entry.record_label) for entry in matter_history(matter)}
-    assert {"leasing", "contract"} <= labels
+    assert {"leasing application", "contract"} <= labels
     html = render_to_string("flows/details/leasing.html", {"matter": matter})
     assert contract.get_absolute_url() in html
     assert asset.get_absolute_url() in html

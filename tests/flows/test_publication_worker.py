@@ -6,6 +6,7 @@ import time
 import pytest
 from celery.contrib.testing.worker import start_worker
 from django.conf import settings
+from django.db import OperationalError
 from django.utils import timezone
 
 from flows.models import Notice, Step
@@ -42,8 +43,13 @@ def _reset_connection_pools():
 def wait_until(predicate, seconds=45.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if predicate():
-            return True
+        try:
+            if predicate():
+                return True
+        except OperationalError:
+            # SQLite's shared in-memory test database answers "table is locked" to a read while the
+            # worker's thread holds a write: transient, so look again.
+            pass
         time.sleep(0.1)
     return False
 

@@ -311,7 +311,7 @@ def test_the_matter_shows_the_contract_and_its_history(world, resource):
     matter = run_to_end(world, apply(world, contracting_data(resource)))
     contract = matter.contracts.get()
     labels = {entry.record_label for entry in matter_history(matter)}
-    assert {"resource contracting", "contract"} <= {str(label) for label in labels}
+    assert {"resource contracting application", "contract"} <= {str(label) for label in labels}
     html = render_to_string("flows/details/resource_contracting.html", {"matter": matter})
     assert contract.get_absolute_url() in html
     assert resource.get_absolute_url() in html

@@ -38,6 +38,7 @@ def test_production_settings_pass_check_deploy(tmp_path):
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         FIELD_ENCRYPTION_KEY=PRODUCTION_FIELD_KEY,
         ALLOWED_HOSTS="sanzi.example.org",
+        SITE_URL="https://sanzi.example.org",
         VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -82,7 +82,7 @@ def test_missing_notice_is_404(client, world):
 def test_objection_during_the_period_is_saved_and_holds_the_matter(client, world, notice):
     response = client.post(reverse("board:notice", args=[notice.pk]), objection_post())
     assert response.status_code == 302
-    assert response.url == reverse("board:notice", args=[notice.pk])
+    assert response.url == reverse("board:objection_received")
     objection = Objection.objects.get()
     assert (objection.notice, objection.name, objection.phone, objection.text) == (
         notice,

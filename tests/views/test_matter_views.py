@@ -484,7 +484,10 @@ def test_matter_history_lists_each_change_and_who_made_it(client, world):
     client.post(reverse("flows:perform_step", args=[task_of(matter).pk]), {"decision": "agree", "opinion": "同意"})
     content = client.get(detail_url(matter)).content.decode()
     history = content.split('id="history"')[1].split("</table>")[0]
-    assert "next_step: propose → deliberate" in history
+    # In words: the field's name and the steps' names, never the codes.
+    assert "Changed the matter" in history
+    assert "Next step: from “Party branch proposal” to “Two-committee deliberation”" in history
+    assert "next_step" not in history and "propose" not in history
     assert display_name(world.secretary_a1) in history
 
 
