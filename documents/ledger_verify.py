@@ -430,6 +430,11 @@ def record_problem(
         )
         fields += sorted(name for name in live["m2m"] if live["m2m"].get(name) != logged["m2m"].get(name))
         changed_files = sorted(name for name in live["files"] if live["files"].get(name) != logged["files"].get(name))
+        gone = [name for name in changed_files if (live["files"].get(name) or {}).get("missing")]
+        if gone and not fields:
+            return seq, _(
+                "Entry %(seq)s: the stored file of the %(record)s is missing from the storage (%(fields)s)."
+            ) % {"seq": _at(seq), "record": _name(coverage, pk), "fields": ", ".join(gone)}
         if changed_files and not fields:
             return seq, _(
                 "Entry %(seq)s: the stored file of the %(record)s was replaced or damaged; its content no longer "

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.request import RawPostDataException
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -40,6 +41,9 @@ VERIFY_MAX_BYTES = settings.LEDGER_VERIFY_MAX_BYTES
 VERIFY_REQUEST_MAX_BYTES = VERIFY_MAX_BYTES + 64 * 1024
 CODE_PATTERN = re.compile(r"^[\w-]{1,32}$")
 HEADS_SHOWN = 30
+
+# Answers meant for programs (witnesses, verifiers), not for a person's browser.
+PLAIN_TEXT = "text/plain; charset=utf-8"
 
 
 class VerifyUploadForm(forms.Form):
@@ -180,7 +184,7 @@ def _package(subject: str, entries: list, document: bytes | None, extension: str
             build_package(subject=subject, entries=entries, document=document, extension=extension), name
         )
     except NotProvable as error:
-        return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+        return HttpResponse(str(error), status=409, content_type=PLAIN_TEXT)
 
 
 def _read(field_file) -> bytes:
@@ -196,7 +200,7 @@ def document_package(request, code: str):
             raise Http404
     ok, reason, entry, _proof = _document_proof(document)
     if not ok:
-        return HttpResponse(reason, status=409, content_type="text/plain; charset=utf-8")
+        return HttpResponse(reason, status=409, content_type=PLAIN_TEXT)
     entries = [entry]
     if document.notice_id:
         notice_leaf = latest_leaf(REGISTRY["flows.Notice"], document.notice_id)
@@ -232,7 +236,7 @@ def archive_package_download(request, matter_pk: int):
     try:
         data = archive_package(matter=matter)
     except (NotArchived, NotProvable) as error:
-        return HttpResponse(str(error), status=409, content_type="text/plain; charset=utf-8")
+        return HttpResponse(str(error), status=409, content_type=PLAIN_TEXT)
     access_log_record(
         user=request.user,
         action=AccessAction.OPEN_DOSSIER,
@@ -293,7 +297,7 @@ def checkpoint(request):
     head = latest_head()
     if head is None:
         raise Http404
-    return HttpResponse(checkpoint_with_cosignatures(head), content_type="text/plain; charset=utf-8")
+    return HttpResponse(checkpoint_with_cosignatures(head), content_type=PLAIN_TEXT)
 
 
 @require_GET
@@ -302,22 +306,36 @@ def consistency(request):
     try:
         old, new = int(request.GET["old"]), int(request.GET["new"])
     except (KeyError, ValueError):
-        return HttpResponseBadRequest("old and new sizes are required")
+        return HttpResponseBadRequest("old and new sizes are required", content_type=PLAIN_TEXT)
     head = latest_head()
     if head is None or not 0 < old <= new <= head.size:
-        return HttpResponseBadRequest("no such sizes in this log")
+        return HttpResponseBadRequest("no such sizes in this log", content_type=PLAIN_TEXT)
     lines = "".join(base64.b64encode(step).decode() + "\n" for step in consistency_proof(old, new))
-    return HttpResponse(lines, content_type="text/plain; charset=utf-8")
+    return HttpResponse(lines, content_type=PLAIN_TEXT)
+
+
+def _note_of(request) -> bytes | None:
+    """The plain-text body a witness posts; None when a form upload was sent instead (read as a form already)."""
+    try:
+        return request.body
+    except RawPostDataException:
+        return None
+
+
+NOT_A_NOTE = "send the signed note as a text/plain request body"
 
 
 @csrf_exempt
 @require_POST
 def witness_cosign(request):
     """A witness posts its cosignature line for the checkpoint it verified (the note body, then the line)."""
+    note = _note_of(request)
+    if note is None:
+        return HttpResponseBadRequest(NOT_A_NOTE, content_type=PLAIN_TEXT)
     try:
-        cosignature = cosignature_accept(note=request.body.decode())
+        cosignature = cosignature_accept(note=note.decode())
     except (WitnessRejected, UnicodeDecodeError) as error:
-        return HttpResponse(str(error), status=403, content_type="text/plain; charset=utf-8")
+        return HttpResponse(str(error), status=403, content_type=PLAIN_TEXT)
     return JsonResponse({"head": cosignature.head.size, "witness": cosignature.witness.name})
 
 
@@ -325,8 +343,11 @@ def witness_cosign(request):
 @require_POST
 def witness_fork(request):
     """A witness reports two signed checkpoints of this log that cannot both be true: a fork, a red warning."""
+    report = _note_of(request)
+    if report is None:
+        return HttpResponseBadRequest(NOT_A_NOTE, content_type=PLAIN_TEXT)
     try:
-        warning = fork_report_accept(report=request.body.decode())
+        warning = fork_report_accept(report=report.decode())
     except (WitnessRejected, UnicodeDecodeError, ValueError) as error:
-        return HttpResponse(str(error), status=403, content_type="text/plain; charset=utf-8")
+        return HttpResponse(str(error), status=403, content_type=PLAIN_TEXT)
     return JsonResponse({"warning": warning.pk})

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.core.files.base import ContentFile
-from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from administration.models import TrackedSession
@@ -42,6 +42,7 @@ from registers.models import (
     WarningRule,
 )
 from tests.drive import apply_purchase
+from tests.urlwalk import every_route
 from tests.views.conftest import PNG_BYTES, to_step
 
 MARKER = "SWEEP标记A1"
@@ -53,8 +54,20 @@ PUBLIC_URL_NAMES = frozenset(
         "board:index",
         "board:village",
         "board:notice",
+        # A villager follows their objection by its receipt code, without an account.
+        "board:objection_lookup",
+        "board:objection_received",
         "documents:verify",
         "documents:verify_code",
+        # The transparency log answers anyone: proofs, packages and the verifier to check them offline,
+        # the signed checkpoint and consistency proofs, and the witnesses' cosignatures and fork reports.
+        "documents:document_package",
+        "documents:proof_download",
+        "documents:verifier_download",
+        "documents:ledger_checkpoint",
+        "documents:ledger_consistency",
+        "documents:witness_cosign",
+        "documents:witness_fork",
         "login",
         "logout",
         "set_language",
@@ -109,30 +122,14 @@ class SweptURL:
 
 
 def url_patterns() -> list[SweptURL]:
-    """Every named URL pattern of the project, with its parameters, from the resolver."""
-    found: list[SweptURL] = []
-
-    def walk(patterns, namespace: str, prefix: str, converters: dict):
-        for entry in patterns:
-            route = prefix + str(entry.pattern)
-            merged = {**converters, **getattr(entry.pattern, "converters", {})}
-            if isinstance(entry, URLResolver):
-                inner = f"{namespace}:{entry.namespace}" if namespace and entry.namespace else entry.namespace
-                walk(entry.url_patterns, inner or namespace, route, merged)
-            elif isinstance(entry, URLPattern) and entry.name:
-                name = f"{namespace}:{entry.name}" if namespace else entry.name
-                if namespace.split(":")[0] in SKIPPED_NAMESPACES:
-                    continue
-                parameters = tuple((key, type(value).__name__) for key, value in merged.items())
-                found.append(SweptURL(name=name, route=route, parameters=_used(route, parameters)))
-
-    walk(get_resolver().url_patterns, "", "", {})
+    """Every named URL pattern of the project, with its parameters, from the resolver (tests/urlwalk.py)."""
+    found = [
+        SweptURL(name=route.name, route=route.route, parameters=route.converters)
+        for route in every_route()
+        if route.namespace.split(":")[0] not in SKIPPED_NAMESPACES
+    ]
     unique = {(url.name, url.parameters): url for url in found}
     return sorted(unique.values(), key=lambda url: url.name)
-
-
-def _used(route: str, parameters: tuple) -> tuple:
-    return tuple((key, converter) for key, converter in parameters if f":{key}>" in route or f"<{key}>" in route)
 
 
 # --- the victims ---------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from administration import services
 from administration.log import event_digest, security_log
 from administration.models import AppendOnly, EventKind, Outcome, SecurityEvent
 from administration.selectors import security_log_check
-from documents.ledger import ledger_verify
+from documents.ledger_verify import ledger_verify
 from documents.models import LedgerEntry, LedgerKind
 from organizations.models import Role
 from tests.drive import apply_purchase

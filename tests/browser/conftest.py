@@ -81,7 +81,7 @@ class Actor:
         page.wait_for_load_state()
         return page
 
-    def login_to(self, username, path, password="demo12345"):
+    def login_to(self, username, path, password=DEFAULT_PASSWORD):
         """Log in, then open ``path``."""
         page = self.login(username, password)
         page.goto(f"{self.base_url}{path}")

@@ -24,6 +24,7 @@ import pytest
 from django.conf import settings
 from PIL import Image, ImageDraw
 
+from demo.seed import DEFAULT_PASSWORD
 from tests.deployment.web import WebClient, form_values
 from tests.installation import PYTHON, Installation, free_port, port_answers, wait_until
 from tests.seaweed import seaweed_server
@@ -31,7 +32,7 @@ from tests.seaweed import seaweed_server
 pytestmark = pytest.mark.deployment
 
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
-PASSWORD = "demo12345"
+PASSWORD = DEFAULT_PASSWORD
 TITLE = "购置村级农机具（部署测试）"
 # Fast enough for a test: publication sweeps every 2 s, a lost render is noticed within a few seconds.
 QUICK = {

@@ -80,11 +80,14 @@ def pdf_text(document: RenderedDocument) -> str:
         return "".join(page.extract_text() for page in PdfReader(BytesIO(handle.read())).pages)
 
 
-def test_anyone_who_sees_the_matter_may_print_it_again(client, world, settings, tmp_path):
+def test_anyone_who_works_on_the_matter_may_print_it_again(client, world, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     matter = waiting_at(world, Step.CHECK_BY_TOWNSHIP)
     url = reverse("documents:document_request", args=["approval_form", matter.pk])
+    # The inspector reads and downloads, but a render request is a write: read-only roles may not make one.
     client.force_login(world.inspector)
+    assert client.post(url).status_code == 403
+    client.force_login(world.officer_a)
     assert client.post(url).status_code == 302
     # Rendered meanwhile; the matter moves on, and a new print shows it as it now stands.
     RenderedDocument.objects.update(status=RenderStatus.DONE)

@@ -38,10 +38,10 @@ def embedded_images(matter):
     seen = {}
     real = rendering._write_pdf
 
-    def spy(html, folder=None):
+    def spy(html, folder=None, **options):
         for scan_url in [part.split('"')[0] for part in html.split('src="file://')[1:]]:
             seen[scan_url] = Path(scan_url).read_bytes()  # read now: the folder goes with the rendering
-        return real(html, folder)
+        return real(html, folder, **options)
 
     with mock.patch.object(rendering, "_write_pdf", spy):
         document = rendering.render_document(rendering.dossier_request(matter=matter))

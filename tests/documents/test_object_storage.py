@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from documents import rendering
-from documents.ledger import ledger_verify_matter
+from documents.ledger_verify import ledger_verify_matter
 from documents.models import AccessAction, AccessLog, Evidence
 from project.settings.env import storage_from_url
 from tests.drive import apply_purchase, run_to_end

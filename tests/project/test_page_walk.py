@@ -21,6 +21,7 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from administration.models import TrackedSession
 from demo.seed import SCENARIOS, demo_collectives, matters_seed
 from demo.warnings import demo_warning_cases
 from demo.workdesk import demo_batch_matters
@@ -69,6 +70,10 @@ ALLOWED_WORDS = {
     "KB",
     "OFD",
     "ECharts",
+    # authenticator apps the two-factor page names, as their makers write them
+    "Google",
+    "Authenticator",
+    "FreeOTP",
 }
 VISIBLE_ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
 DJANGO_ADMIN_ICON = re.compile(r'<img\b[^>]*src="[^"]*/admin/img/icon-(?:yes|no|unknown)\.svg"')
@@ -85,6 +90,8 @@ def visible_text(page: str) -> str:
     """The text a person reads: no scripts, styles or comments, entities decoded, plus the visible attributes."""
     page = re.sub(r"<!--.*?-->", " ", page, flags=re.DOTALL)
     page = re.sub(r"<(script|style|template)\b.*?</\1>", " ", page, flags=re.DOTALL | re.IGNORECASE)
+    # Code is shown as it is typed or stored (commands, key names, hashes), in any language.
+    page = re.sub(r"<code\b.*?</code>", " ", page, flags=re.DOTALL | re.IGNORECASE)
     attributes = []
     for tag in re.findall(r"<[^>]+>", page):
         if DJANGO_ADMIN_ICON.search(tag):
@@ -208,6 +215,8 @@ def samples(walk: Walk) -> dict[str, list[dict]]:
     """The arguments each route with arguments is walked with (several where pages differ by state)."""
     task = active_task(walk.matter, walk.matter.next_step)
     certificate = ShareCertificate.objects.first()
+    account = get_user_model().objects.get(username="leader_dh")
+    session = TrackedSession.objects.order_by("pk").first()
     return {
         "flows:matter_create": [{"transaction_type": "asset_purchase"}, {"transaction_type": "fund_disbursement"}],
         "flows:matter_detail": [{"pk": walk.matter.pk}, {"pk": walk.archived.pk}, {"pk": walk.returned.pk}],
@@ -241,6 +250,17 @@ def samples(walk: Walk) -> dict[str, list[dict]]:
         "documents:correction_create": [{"pk": walk.archived.pk}],
         "documents:correction_township_decide": [{"pk": walk.correction.pk}],
         "documents:correction_county_decide": [{"pk": walk.correction.pk}],
+        "documents:proof_download": [{"code": walk.document.verification_code}],
+        "documents:document_package": [{"code": walk.document.verification_code}],
+        "documents:evidence_package": [{"pk": walk.evidence.pk}],
+        "documents:certificate_package": [{"pk": certificate.pk}],
+        "documents:archive_package": [{"matter_pk": walk.archived.pk}],
+        "administration:account_detail": [{"pk": account.pk}],
+        "administration:account_active": [{"pk": account.pk}],
+        "administration:post_revoke": [{"pk": Post.objects.order_by("pk").first().pk}],
+        "administration:session_end": [{"pk": session.pk}] if session else [],
+        "administration:mfa_reset": [{"pk": account.pk}],
+        "administration:password_reset": [{"pk": account.pk}],
         "oversight:place": [{"pk": walk.county.pk}, {"pk": walk.township.pk}, {"pk": walk.village.pk}],
         "oversight:export": [{"pk": walk.county.pk}],
     }

@@ -50,6 +50,7 @@ def test_production_refuses_to_start_without_a_field_encryption_key(tmp_path):
         DJANGO_SETTINGS_MODULE="project.settings.production",
         SECRET_KEY="a-long-random-production-secret-" + "x" * 40,
         ALLOWED_HOSTS="x",
+        SITE_URL="https://sanzi.example.org",
         VAR_DIR=str(tmp_path),
     )
     assert result.returncode != 0

@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from documents.rendering import site_url, verification_url
 from project.settings.env import env_url
+from tests.project.test_settings import PRODUCTION_FIELD_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +46,12 @@ def production_check(**env) -> subprocess.CompletedProcess:
         key: value for key, value in os.environ.items() if key not in ("SITE_URL", "DATABASE_URL", "REDIS_URL")
     }
     environment.update(
-        {"DJANGO_SETTINGS_MODULE": "project.settings.production", "SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "a.cn"},
+        {
+            "DJANGO_SETTINGS_MODULE": "project.settings.production",
+            "SECRET_KEY": "x" * 60,
+            "ALLOWED_HOSTS": "a.cn",
+            "FIELD_ENCRYPTION_KEY": PRODUCTION_FIELD_KEY,
+        },
         **env,
     )
     return subprocess.run(
