@@ -60,8 +60,12 @@ def check(document_id: str) -> dict:
         "page_count": document.page_count,
         "sha256": document.sha256,
         "stored_sha256": stored,
+        # The request is logged when made; the rendered PDF once, however many workers tried it.
         "ledger_entries": LedgerEntry.objects.filter(
-            kind="dossier", object_type="RenderedDocument", object_id=str(document.pk)
+            kind="dossier",
+            object_type="RenderedDocument",
+            object_id=str(document.pk),
+            payload__fields__sha256=document.sha256,
         ).count(),
         "error": document.error,
     }
