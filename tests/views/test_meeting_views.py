@@ -99,7 +99,7 @@ def test_meeting_without_quorum_is_refused_with_the_reason(client, world, matter
     client.force_login(world.supervisor_a1)
     response = client.post(reverse("flows:meeting_create"), meeting_post(world, matter, attended=2, votes_for=2))
     assert response.status_code == 400
-    assert "No quorum: 2 of 5 attended, 1/2 needed." in response.content.decode()
+    assert "No quorum: 2 of 5 attended, more than 1/2 needed (3)." in response.content.decode()
     assert not Meeting.objects.exists()
     assert not MeetingDecision.objects.exists()
     assert refresh(matter).next_step == Step.DELIBERATE
