@@ -126,9 +126,7 @@ STRICTER_ONLY = gettext_lazy("A county may make the law's rule stricter, never l
 def _sane(share: Share) -> str:
     """Why no meeting could ever reach the share, or ""."""
     if share.numerator > share.denominator or (share.numerator == share.denominator and not share.inclusive):
-        return _("No meeting can reach %(share)s: the numerator must not exceed the denominator.") % {
-            "share": share.label()
-        }
+        return _("No meeting can reach %(share)s: a share cannot exceed the whole.") % {"share": share.label()}
     return ""
 
 
