@@ -164,9 +164,7 @@ def test_persona_whose_jurisdiction_covers_the_village_sees_the_meeting(client, 
     )
 
 
-def test_members_assembly_with_a_majority_under_two_thirds_of_all_members_fails_and_says_why(
-    client, world, matter_at
-):
+def test_members_assembly_with_a_majority_under_two_thirds_of_all_members_fails_and_says_why(client, world, matter_at):
     """农村集体经济组织法 art. 27: 2/3 present and a majority of them is not enough; 2/3 of ALL members must agree."""
     matter = matter_at(Step.RESOLVE_BY_MEMBERS, total="120000.00", quotations=3)
     assert matter.member_body == MeetingBody.MEMBER_ASSEMBLY
