@@ -38,6 +38,7 @@ from flows.services import (
 )
 from organizations.models import (
     MeetingBody,
+    MeetingRule,
     Organization,
     OrganizationKind,
     Post,
@@ -870,7 +871,10 @@ def _hold_meeting(matter: Matter, cast: Cast, rng: random.Random, *, passing: bo
         abstain = 1 if present >= 8 else 0
         votes_for = present - against - abstain
     else:
-        votes_for, abstain = present // 3, 0
+        # One vote short of the body's pass rule: at a members' assembly that is a majority of those present
+        # still under 2/3 of all members (农村集体经济组织法 art. 27), and the record says so.
+        rule = MeetingRule.objects.get(rule_version=matter.rule_version, body=body)
+        votes_for, abstain = rule.passing.needed(len(roster) if rule.pass_of_expected else present) - 1, 0
         against = present - votes_for
     # The secretary chairs the branch and the two committees; the supervisor chairs the members.
     chair = cast.secretary if body in MEETING_STEPS.values() else cast.supervisor

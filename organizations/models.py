@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .amounts import band_range_label
+from .law import Share, band_law_errors, meeting_rule_law_errors
 
 
 class OrganizationKind(models.TextChoices):
@@ -227,6 +228,13 @@ class RuleBand(models.Model):
     def __str__(self):
         return f"{self.get_transaction_type_display()} {self.range_label}"
 
+    def clean(self):
+        errors = band_law_errors(
+            transaction_type=self.transaction_type, member_body=self.member_body, party_proposal=self.party_proposal
+        )
+        if errors:
+            raise ValidationError(errors)
+
     @property
     def range_label(self) -> str:
         """The amounts the band covers, in words ("2万元以下")."""
@@ -251,6 +259,10 @@ class MeetingRule(models.Model):
     # A villagers' meeting is also quorate when this share of households attend (组织法 art. 22).
     household_quorum_numerator = models.PositiveIntegerField(_("household quorum numerator"), null=True, blank=True)
     household_quorum_denominator = models.PositiveIntegerField(_("household quorum denominator"), null=True, blank=True)
+    # The pass rule, a fraction like the quorum: a members' assembly needs at least 2/3 of ALL members (art. 27).
+    pass_numerator = models.PositiveIntegerField(_("pass numerator"), default=1)
+    pass_denominator = models.PositiveIntegerField(_("pass denominator"), default=2, validators=[MinValueValidator(1)])
+    pass_inclusive = models.BooleanField(_("passed at exactly the fraction"), default=False)
     pass_of_expected = models.BooleanField(
         _("pass counted against those who should attend"),
         default=False,
@@ -268,3 +280,39 @@ class MeetingRule(models.Model):
 
     def __str__(self):
         return f"{self.rule_version} · {self.get_body_display()}"
+
+    def clean(self):
+        # A field that failed its own validation is already reported; the law is checked on whole fractions.
+        if not (self.quorum_denominator and self.pass_denominator) or None in (
+            self.quorum_numerator,
+            self.pass_numerator,
+        ):
+            return
+        has_households = self.household_quorum_numerator is not None or self.household_quorum_denominator
+        if has_households and not (self.household_quorum_numerator and self.household_quorum_denominator):
+            raise ValidationError(
+                {"household_quorum_numerator": _("Give both the numerator and the denominator, or neither.")}
+            )
+        errors = meeting_rule_law_errors(
+            body=self.body,
+            quorum=self.quorum,
+            household_quorum=self.household_quorum,
+            passing=self.passing,
+            pass_of_expected=self.pass_of_expected,
+        )
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def quorum(self) -> Share:
+        return Share(self.quorum_numerator, self.quorum_denominator, self.quorum_inclusive)
+
+    @property
+    def household_quorum(self) -> Share | None:
+        if not (self.household_quorum_numerator and self.household_quorum_denominator):
+            return None
+        return Share(self.household_quorum_numerator, self.household_quorum_denominator, True)
+
+    @property
+    def passing(self) -> Share:
+        return Share(self.pass_numerator, self.pass_denominator, self.pass_inclusive)

@@ -3,12 +3,12 @@
 import datetime
 from dataclasses import dataclass
 from decimal import Decimal
-from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from .law import LAW, BodyLaw, share_of
 from .models import MeetingBody, MeetingRule, OnFailedVote, Organization, RuleBand, RuleVersion, TransactionType
 
 
@@ -39,14 +39,6 @@ class VoteOutcome:
     reason: str
 
 
-def _reaches(count: int, total: int, numerator: int, denominator: int, inclusive: bool) -> bool:
-    if total <= 0:
-        return False
-    share = Fraction(count, total)
-    threshold = Fraction(numerator, denominator)
-    return share >= threshold if inclusive else share > threshold
-
-
 def evaluate_vote(
     *,
     rule: MeetingRule,
@@ -56,58 +48,74 @@ def evaluate_vote(
     households_expected: int = 0,
     households_attended: int = 0,
 ) -> VoteOutcome:
-    """Apply a body's quorum and pass rule; the reason says which part failed and by how much."""
-    quorate = _reaches(attended, expected, rule.quorum_numerator, rule.quorum_denominator, rule.quorum_inclusive)
-    if not quorate and rule.household_quorum_numerator and rule.household_quorum_denominator:
-        quorate = _reaches(
-            households_attended,
-            households_expected,
-            rule.household_quorum_numerator,
-            rule.household_quorum_denominator,
-            True,
-        )
+    """Apply a body's quorum and pass rule; the reason says which part failed, with the counts and the fraction.
+
+    ``attended`` counts everyone the law counts as attending (in person, online, by proxy)."""
+    quorate = rule.quorum.reached(attended, expected)
+    households = rule.household_quorum
+    if not quorate and households is not None:
+        quorate = households.reached(households_attended, households_expected)
     if not quorate:
+        reason = _("No quorum: %(attended)s of %(expected)s attended, %(share)s needed (%(needed)s).") % {
+            "attended": attended,
+            "expected": expected,
+            "share": rule.quorum.label(),
+            "needed": rule.quorum.needed(expected),
+        }
+        if households is not None:
+            reason += " " + _("Households: %(attended)s of %(expected)s attended, %(share)s needed (%(needed)s).") % {
+                "attended": households_attended,
+                "expected": households_expected,
+                "share": households.label(),
+                "needed": households.needed(households_expected),
+            }
+        return VoteOutcome(False, False, reason)
+    base = expected if rule.pass_of_expected else attended
+    if not rule.passing.reached(votes_for, base):
         return VoteOutcome(
+            True,
             False,
-            False,
-            _("No quorum: %(attended)s of %(expected)s attended, %(fraction)s needed.")
+            _(
+                "Not passed: %(votes)s votes for, %(attended)s attended of %(expected)s who should attend; "
+                "a decision needs %(rule)s, that is %(needed)s votes for."
+            )
             % {
+                "votes": votes_for,
                 "attended": attended,
                 "expected": expected,
-                "fraction": f"{rule.quorum_numerator}/{rule.quorum_denominator}",
+                "rule": share_of(rule.passing, of_expected=rule.pass_of_expected),
+                "needed": rule.passing.needed(base),
             },
-        )
-    base = expected if rule.pass_of_expected else attended
-    passed = _reaches(votes_for, base, 1, 2, False)
-    if not passed:
-        return VoteOutcome(
-            True,
-            False,
-            _("Not passed: %(votes)s votes for, more than half of %(base)s needed.")
-            % {"votes": votes_for, "base": base},
         )
     return VoteOutcome(True, True, _("Passed: %(votes)s of %(base)s for.") % {"votes": votes_for, "base": base})
 
 
-# Quorum defaults from the law (DOMAIN.md); each county may change them in a later version.
-DEFAULT_MEETING_RULES = {
-    MeetingBody.TWO_COMMITTEES: dict(quorum_numerator=1, quorum_denominator=2, quorum_inclusive=False),
-    MeetingBody.PARTY_MEMBERS: dict(quorum_numerator=2, quorum_denominator=3, pass_of_expected=True),
-    MeetingBody.VILLAGER_MEETING: dict(
-        quorum_numerator=1,
-        quorum_denominator=2,
-        quorum_inclusive=False,
-        household_quorum_numerator=2,
-        household_quorum_denominator=3,
-    ),
-    MeetingBody.VILLAGER_REPRESENTATIVES: dict(quorum_numerator=2, quorum_denominator=3),
-    MeetingBody.MEMBER_ASSEMBLY: dict(quorum_numerator=2, quorum_denominator=3),
-    MeetingBody.MEMBER_REPRESENTATIVES: dict(quorum_numerator=2, quorum_denominator=3),
-}
+def _law_default(law: BodyLaw) -> dict:
+    options = dict(
+        quorum_numerator=law.quorum.numerator,
+        quorum_denominator=law.quorum.denominator,
+        quorum_inclusive=law.quorum.inclusive,
+        pass_numerator=law.passing.numerator,
+        pass_denominator=law.passing.denominator,
+        pass_inclusive=law.passing.inclusive,
+        pass_of_expected=law.pass_of_expected,
+    )
+    if law.household_quorum is not None:
+        options.update(
+            household_quorum_numerator=law.household_quorum.numerator,
+            household_quorum_denominator=law.household_quorum.denominator,
+        )
+    return options
+
+
+# Every body starts at the law's floor (organizations/law.py); a county may only make a rule stricter.
+DEFAULT_MEETING_RULES = {MeetingBody(body): _law_default(law) for body, law in LAW.items()}
 
 SMALL = dict(party_members=False, member_body="", township_approval=False)
 MEDIUM = dict(party_members=True, member_body=MeetingBody.VILLAGER_REPRESENTATIVES, township_approval=True)
 LARGE = dict(party_members=True, member_body=MeetingBody.MEMBER_ASSEMBLY, township_approval=True)
+# The collective's membership and shares go to its own bodies (农村集体经济组织法 art. 26, 28), not the village's.
+MEMBERS_MEDIUM = dict(MEDIUM, member_body=MeetingBody.MEMBER_REPRESENTATIVES)
 
 # (from, below, steps): small matters need the two committees and the township officer,
 # larger ones the whole 四议 and the township leader.
@@ -135,7 +143,7 @@ DEFAULT_BANDS = {
         (Decimal("10000"), None, LARGE),
     ],
     TransactionType.MEMBER_CONFIRMATION: [(Decimal("0"), None, LARGE)],
-    TransactionType.EQUITY_TRANSFER: [(Decimal("0"), None, MEDIUM)],
+    TransactionType.EQUITY_TRANSFER: [(Decimal("0"), None, MEMBERS_MEDIUM)],
 }
 
 
@@ -152,15 +160,22 @@ def rule_version_seed_defaults(
         publication_days=publication_days,
         note=_("Defaults from the law"),
     )
-    for body, options in DEFAULT_MEETING_RULES.items():
-        MeetingRule.objects.create(rule_version=version, body=body, on_failed_vote=OnFailedVote.RETURN, **options)
-    for transaction_type, bands in DEFAULT_BANDS.items():
-        for min_amount, max_amount, steps in bands:
-            RuleBand.objects.create(
-                rule_version=version,
-                transaction_type=transaction_type,
-                min_amount=min_amount,
-                max_amount=max_amount,
-                **steps,
-            )
+    rows = [
+        MeetingRule(rule_version=version, body=body, on_failed_vote=OnFailedVote.RETURN, **options)
+        for body, options in DEFAULT_MEETING_RULES.items()
+    ]
+    rows += [
+        RuleBand(
+            rule_version=version,
+            transaction_type=transaction_type,
+            min_amount=min_amount,
+            max_amount=max_amount,
+            **steps,
+        )
+        for transaction_type, bands in DEFAULT_BANDS.items()
+        for min_amount, max_amount, steps in bands
+    ]
+    for row in rows:
+        row.full_clean()  # the defaults themselves must pass the law's floor
+        row.save()
     return version

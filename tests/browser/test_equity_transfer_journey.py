@@ -34,7 +34,7 @@ def test_equity_transfer_from_application_to_new_certificate(demo, actor, live_s
     matter = Matter.objects.get(transaction_type="equity_transfer")
     record_step(page, "提议上会")
 
-    for body in ("two_committees", "party_members", "villager_representatives"):
+    for body in ("two_committees", "party_members", "member_representatives"):
         hold_meeting(actor, base, matter, body)
     assert let_publications_end() == 1
 

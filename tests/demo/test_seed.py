@@ -9,12 +9,17 @@ from django.core.management import call_command
 from demo.seed import (
     BANK_OPENING_RANGE,
     CASH_OPENING,
+    SCENARIOS,
     SHARES_ADULT_ON,
     VILLAGES,
     collective_code,
+    demo_collectives,
     labour_age_shares,
+    matters_seed,
 )
-from organizations.models import Organization
+from flows.models import MeetingDecision
+from organizations.law import TWO_THIRDS
+from organizations.models import MeetingBody, Organization
 from registers.funds import fund_balance
 from registers.models import (
     AccountKind,
@@ -32,6 +37,7 @@ from registers.shares import holdings
 
 pytestmark = pytest.mark.django_db
 
+FAILED_VOTE = next(scenario for scenario in SCENARIOS if scenario.ending == "fail_vote")
 ADULT_BORN_BY = SHARES_ADULT_ON.replace(year=SHARES_ADULT_ON.year - 18)
 
 
@@ -135,3 +141,16 @@ def test_seed_matters_if_empty_adds_matters_once():
     assert Matter.objects.count() == 3
     call_command("seed_matters", "3", "--if-empty", stdout=StringIO())
     assert Matter.objects.count() == 3
+
+
+def test_the_demos_failed_member_vote_is_a_majority_under_two_thirds_of_all_members():
+    call_command("seed_demo", verbosity=0)
+    results = matters_seed(count=SCENARIOS.index(FAILED_VOTE) + 1, collectives=demo_collectives())
+    matter, scenario = results[-1]
+    assert scenario == FAILED_VOTE
+    decision = MeetingDecision.objects.get(matter=matter, passed=False)
+    meeting = decision.meeting
+    assert meeting.body == MeetingBody.MEMBER_ASSEMBLY
+    assert decision.votes_for > meeting.attended_count / 2, "a majority of those present"
+    assert decision.votes_for == TWO_THIRDS.needed(meeting.expected_count) - 1, "one vote under 2/3 of all"
+    assert str(decision.votes_for + 1) in decision.reason and "2/3" in decision.reason

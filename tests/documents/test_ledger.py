@@ -16,14 +16,16 @@ from django.utils import translation
 from PIL import Image
 
 from documents import merkle
+from documents.coverage import REGISTRY
 from documents.digests import sm3_hex
 from documents.ledger import canonical_json, leaf_data, leaf_hashes_of, ledger_append
-from documents.ledger_verify import ledger_verify, ledger_verify_matter, ledger_verify_pdf, prove
+from documents.ledger_verify import latest_leaf, ledger_verify, ledger_verify_matter, ledger_verify_pdf, prove
 from documents.models import LedgerEntry, LedgerKind, RenderedDocument, TreeHead, TreeNode
 from documents.sequencer import sequence_pending, tree_size
 from documents.services import evidence_store
 from documents.signing import Signer, checkpoint_body, join_note, parse_checkpoint, signers, split_note
 from flows.models import AssetPurchase, Decision, Matter, Step, StepRecord
+from organizations.models import MeetingBody, MeetingRule
 from registers.models import Asset, FundAccount, ShareKind, ShareLedgerEntry, ShareReason
 from tests.drive import act, apply_purchase, run_to_end
 
@@ -549,3 +551,15 @@ def test_a_sealed_id_number_changed_in_the_database_is_found(world):
     result = ledger_verify()
     assert (result.ok, result.model, result.pk) == (False, "registers.Member", member.pk)
     assert "id_number" in result.reason
+
+
+def test_a_meeting_rules_pass_fraction_is_in_the_log_and_an_edit_behind_it_is_found(world):
+    rule = MeetingRule.objects.get(rule_version=world.rule_version, body=MeetingBody.MEMBER_ASSEMBLY)
+    fields = latest_leaf(REGISTRY["organizations.MeetingRule"], rule.pk).payload["fields"]
+    assert (fields["pass_numerator"], fields["pass_denominator"], fields["pass_inclusive"]) == (2, 3, True)
+    assert ledger_verify().ok
+    MeetingRule.objects.filter(pk=rule.pk).update(pass_numerator=1, pass_denominator=2, pass_inclusive=False)
+    result = ledger_verify()
+    assert not result.ok
+    assert (result.model, result.pk) == ("organizations.MeetingRule", rule.pk)
+    assert "pass_numerator" in result.reason

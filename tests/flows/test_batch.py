@@ -9,7 +9,6 @@ from django.utils import translation
 from flows.batch import BATCH_MAX, batch_approve, batch_items
 from flows.models import Decision, Step, StepRecord
 from flows.services import task_take
-from organizations.models import RuleVersion
 from tests.drive import act, refresh
 from tests.workdesk import task_of, waiting_at
 
@@ -93,7 +92,8 @@ def test_an_amount_above_the_countys_limit_stays_out(world):
 
 
 def test_a_county_that_sets_no_limit_allows_no_batch(world):
-    RuleVersion.objects.filter(pk=world.rule_version.pk).update(batch_approval_limit=Decimal("0"))
+    world.rule_version.batch_approval_limit = Decimal("0")
+    world.rule_version.save()
     matter = waiting_at(world, Step.APPROVE_BY_TOWNSHIP)
     outcome = batch_approve(user=world.leader_a, task_ids=[task_of(matter).pk], opinion="同意")
     assert outcome.done == [] and "allow no batch approval" in outcome.failed[0][1]

@@ -102,7 +102,7 @@ def test_internal_transfer_with_a_price_runs_the_whole_spine_to_the_archive(worl
     matter = apply_transfer(world, holder, receiver, price=Decimal("3600"))
     assert matter.amount == Decimal("3600.00")
     assert matter.required_steps == MEDIUM_PATH
-    assert matter.member_body == "villager_representatives"
+    assert matter.member_body == "member_representatives"  # the collective's own body decides its shares
     matter = run_to_end(world, matter)
     assert matter.status == MatterStatus.ARCHIVED
     assert matter.archive_number.startswith("A1-JJ-")

@@ -124,9 +124,9 @@ def test_failed_vote_returns_the_matter_to_the_applicant(world):
 
 
 def test_failed_vote_stops_the_matter_when_the_rule_says_so(world):
-    MeetingRule.objects.filter(rule_version=world.rule_version, body=MeetingBody.TWO_COMMITTEES).update(
-        on_failed_vote=OnFailedVote.STOP
-    )
+    rule = MeetingRule.objects.get(rule_version=world.rule_version, body=MeetingBody.TWO_COMMITTEES)
+    rule.on_failed_vote = OnFailedVote.STOP
+    rule.save()  # saved, as a county would: the rule table is in the tamper-evident log
     matter = to_step(world, apply_purchase(world), Step.DELIBERATE)
     hold_meeting(world, matter, passed=False)
     assert refresh(matter).status == MatterStatus.REJECTED
@@ -272,7 +272,9 @@ def test_inspector_and_other_places_cannot_act(world):
 def test_a_later_rule_version_never_changes_a_running_matter(world):
     matter = apply_purchase(world, total="50000.00", quotations=3)
     newer = rule_version_seed_defaults(county=world.county, effective_from=timezone.localdate())
-    newer.bands.filter(transaction_type="asset_purchase").update(township_approval=False, member_body="")
+    for band in newer.bands.filter(transaction_type="asset_purchase"):
+        band.township_approval, band.member_body = False, ""
+        band.save()
     matter = refresh(matter)
     assert matter.rule_version == world.rule_version
     assert Step.APPROVE_BY_TOWNSHIP in matter.required_steps

@@ -99,7 +99,7 @@ def test_meeting_without_quorum_is_refused_with_the_reason(client, world, matter
     client.force_login(world.supervisor_a1)
     response = client.post(reverse("flows:meeting_create"), meeting_post(world, matter, attended=2, votes_for=2))
     assert response.status_code == 400
-    assert "No quorum: 2 of 5 attended, 1/2 needed." in response.content.decode()
+    assert "No quorum: 2 of 5 attended, more than 1/2 needed (3)." in response.content.decode()
     assert not Meeting.objects.exists()
     assert not MeetingDecision.objects.exists()
     assert refresh(matter).next_step == Step.DELIBERATE
@@ -162,3 +162,33 @@ def test_persona_whose_jurisdiction_covers_the_village_sees_the_meeting(client, 
     assert (
         reverse("flows:meeting_detail", args=[meeting.pk]) in client.get(reverse("flows:meeting_list")).content.decode()
     )
+
+
+def test_members_assembly_with_a_majority_under_two_thirds_of_all_members_fails_and_says_why(client, world, matter_at):
+    """农村集体经济组织法 art. 27: 2/3 present and a majority of them is not enough; 2/3 of ALL members must agree."""
+    matter = matter_at(Step.RESOLVE_BY_MEMBERS, total="120000.00", quotations=3)
+    assert matter.member_body == MeetingBody.MEMBER_ASSEMBLY
+    roster = services.meeting_roster(
+        organization=world.collective_a1, body=MeetingBody.MEMBER_ASSEMBLY, on_date=timezone.localdate()
+    )
+    assert len(roster) == 12
+    client.force_login(world.supervisor_a1)
+    data = {
+        **meeting_post(world, matter),
+        "body": MeetingBody.MEMBER_ASSEMBLY,
+        "attendees": [str(member.pk) for member in roster[:9]],
+        f"m{matter.pk}-votes_for": "7",
+        f"m{matter.pk}-votes_against": "2",
+    }
+    response = client.post(reverse("flows:meeting_create"), data)
+    assert response.status_code == 302
+    decision = MeetingDecision.objects.get(matter=matter, meeting__body=MeetingBody.MEMBER_ASSEMBLY)
+    reason = (
+        "Not passed: 7 votes for, 9 attended of 12 who should attend; a decision needs at least 2/3 of those who "
+        "should attend, that is 8 votes for."
+    )
+    assert (decision.passed, decision.reason) == (False, reason)
+    matter = refresh(matter)
+    assert matter.next_step == Step.APPLY  # the default on a failed vote: back to the applicant
+    page = client.get(reverse("flows:matter_detail", args=[matter.pk])).content.decode()
+    assert reason in page
