@@ -19,12 +19,22 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from flows.models import SPINE, Decision, Matter, MatterStatus, Notice, NotificationKind, Step, StepRecord
+from flows.models import (
+    SPINE,
+    Decision,
+    Matter,
+    MatterStatus,
+    Notice,
+    NotificationKind,
+    Objection,
+    Step,
+    StepRecord,
+)
 from flows.notifications import notify
 from flows.services import final_township_step
 from organizations.jurisdiction import TOWNSHIP_ROLES, require_act, users_holding
@@ -627,12 +637,14 @@ def objections_unhandled(today: datetime.date, *, rules: RulesOn | None = None) 
     """Red: a notice whose objection period is over while an objection to it is still open."""
     rule = WarningRule.OBJECTION_UNHANDLED
     known = _known(rule)
+    # An objection that exists and is open: a filter on ``objections__handled_at__isnull`` would also match,
+    # through the outer join, every notice that drew no objection at all.
+    open_objection = Objection.objects.filter(notice=OuterRef("pk"), handled_at__isnull=True)
     notices = (
-        Notice.objects.filter(ends_at__lt=_scan_cutoff(today), objections__handled_at__isnull=True)
+        Notice.objects.filter(Exists(open_objection), ends_at__lt=_scan_cutoff(today))
         # A withdrawn or rejected matter no longer waits on its notice.
         .exclude(matter__status__in=[MatterStatus.WITHDRAWN, MatterStatus.REJECTED])
         .select_related("organization", "matter")
-        .distinct()
         .order_by("ends_at", "pk")
     )
     raised = []
