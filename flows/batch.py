@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 
@@ -19,7 +19,7 @@ from organizations.jurisdiction import can_act
 from organizations.people import display_name
 
 from .models import Decision, Matter, Step, StepRecord
-from .services import ACTIVE, STEP_ROLES, TaskConflict, step_perform
+from .services import ACTIVE, STEP_ROLES, TaskConflict, final_township_step, step_perform
 
 BATCH_STEPS = frozenset({Step.CHECK_BY_TOWNSHIP.value, Step.APPROVE_BY_TOWNSHIP.value})
 # One confirmation page must stay readable, and one request short.
@@ -82,7 +82,10 @@ def batch_items(*, user, task_ids: Iterable) -> tuple[str, list[BatchItem]]:
         matter.process_id: matter
         for matter in Matter.objects.filter(process_id__in=[task.process_id for task in tasks])
         .select_related("organization", "organization__parent", "rule_version")
-        .annotate(evidence_count=Count("evidence", distinct=True))
+        .annotate(
+            evidence_count=Count("evidence", distinct=True),
+            application_files=Count("evidence", filter=Q(evidence__step=Step.APPLY), distinct=True),
+        )
     }
     items = []
     for task in tasks:
@@ -120,6 +123,17 @@ def _problem(user, item: BatchItem, step: str) -> str:
         return _("This step has already been handled.")
     if task.owner_id and task.owner_id != user.pk:
         return _("%(name)s has taken this step.") % {"name": display_name(task.owner)}
+    threshold = matter.rule_version.evidence_threshold
+    if (
+        threshold is not None
+        and step == final_township_step(matter)
+        and matter.amount >= threshold
+        and not matter.application_files
+    ):
+        return _(
+            "Its application carries no evidence file, which the county asks for from %(threshold)s: "
+            "approve this matter on its own page, with the confirmation."
+        ) % {"threshold": yuan_short(threshold)}
     return batch_alone_reason(matter, evidence_count=item.evidence_count)
 
 

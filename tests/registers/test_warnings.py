@@ -55,6 +55,7 @@ from tests.flows.test_fund_disbursement import apply_disbursement, implement
 from tests.flows.test_spine import to_step
 from tests.registers.test_contracts import make_asset, make_resource
 from tests.registers.test_funds import fund_account, pay
+from tests.workdesk import with_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -525,6 +526,17 @@ def every_rule_once(world, bank):
     make_contract(world.collective_a1, amount="60000.00", reference="")
     matter, _objection = objected_matter(world)
     end_publication(matter)
+    # The same quotation sheet on two matters; a contract of thirty years; an approval with no application file.
+    for _matter in range(2):
+        with_evidence(apply_purchase(world), world.secretary_a1)
+    make_contract(world.collective_a1, start=today(), end=today() + 30 * 366 * DAY)
+    world.rule_version.evidence_threshold = Decimal("30000.00")
+    world.rule_version.save()
+    unfiled = to_step(world, apply_purchase(world, total="50000.00", quotations=3), Step.APPROVE_BY_TOWNSHIP)
+    task = services.active_task(unfiled, Step.APPROVE_BY_TOWNSHIP)
+    services.step_perform(
+        user=world.leader_a, task_id=task.pk, decision="agree", opinion="同意", confirm_without_evidence=True
+    )
 
 
 def test_the_sweep_raises_every_rule_once(world, bank):
