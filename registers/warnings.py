@@ -857,7 +857,8 @@ def terms_over_limit(
     rule = WarningRule.TERM_OVER_LIMIT
     known = _known(rule)
     raised = []
-    flagged_matters: set[int] = set()
+    # Matters whose application was flagged: the contract made from one is the same case.
+    flagged_matters = {int(key.split(":")[1]) for key in known if key.startswith("application:")}
     if contracts is None:
         applications = [
             *Leasing.objects.select_related("matter__organization"),
@@ -897,10 +898,7 @@ def terms_over_limit(
         if not term_beyond_legal_limit(contract.start_date, contract.end_date):
             continue
         subject_key = f"contract:{contract.pk}:{contract.end_date}"
-        application_flagged = contract.matter_id in flagged_matters or any(
-            key.startswith(f"application:{contract.matter_id}:") for key in known
-        )
-        if subject_key in known or (contract.matter_id and application_flagged):
+        if subject_key in known or contract.matter_id in flagged_matters:
             continue
         facts = {**_term_facts(contract.start_date, contract.end_date), "code": contract.code}
         raised.append(

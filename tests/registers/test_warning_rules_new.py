@@ -18,7 +18,7 @@ from flows import services
 from flows.batch import batch_items
 from flows.models import Decision, Step, StepRecord
 from registers.contracts import add_months
-from registers.models import ContractKind, ContractStatus, EarlyWarning, WarningLevel, WarningRule
+from registers.models import Contract, ContractKind, ContractStatus, EarlyWarning, WarningLevel, WarningRule
 from registers.warnings import (
     approvals_without_evidence,
     contract_check,
@@ -27,7 +27,7 @@ from registers.warnings import (
     terms_over_limit,
 )
 from tests.conftest import purchase_data
-from tests.drive import act, apply_purchase, refresh
+from tests.drive import act, apply_purchase, refresh, run_to_end
 from tests.flows import test_leasing, test_resource_contracting
 from tests.flows.test_spine import to_step
 from tests.registers.test_warnings import make_contract, today
@@ -150,6 +150,15 @@ def test_a_lease_application_over_twenty_years_is_red(world):
     assert warning.matter == matter
     assert [item["url"] for item in warning.causes] == [matter.get_absolute_url()]
     assert terms_over_limit(today()) == []
+
+
+def test_the_contract_made_from_a_flagged_lease_is_the_same_case_not_a_second_one(world):
+    matter = lease(world, datetime.date(2050, 12, 31))
+    [warning] = terms_over_limit(today())
+    run_to_end(world, matter)
+    assert Contract.objects.filter(matter=matter).exists()
+    assert terms_over_limit(today()) == []
+    assert EarlyWarning.objects.filter(rule=WarningRule.TERM_OVER_LIMIT).get() == warning
 
 
 def test_a_lease_application_of_twenty_years_raises_nothing(world):
