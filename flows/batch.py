@@ -19,7 +19,7 @@ from organizations.jurisdiction import can_act
 from organizations.people import display_name
 
 from .models import Decision, Matter, Step, StepRecord
-from .services import ACTIVE, STEP_ROLES, TaskConflict, final_township_step, step_perform
+from .services import ACTIVE, STEP_ROLES, TaskConflict, approval_lacks_application_file, step_perform
 
 BATCH_STEPS = frozenset({Step.CHECK_BY_TOWNSHIP.value, Step.APPROVE_BY_TOWNSHIP.value})
 # One confirmation page must stay readable, and one request short.
@@ -123,17 +123,11 @@ def _problem(user, item: BatchItem, step: str) -> str:
         return _("This step has already been handled.")
     if task.owner_id and task.owner_id != user.pk:
         return _("%(name)s has taken this step.") % {"name": display_name(task.owner)}
-    threshold = matter.rule_version.evidence_threshold
-    if (
-        threshold is not None
-        and step == final_township_step(matter)
-        and matter.amount >= threshold
-        and not matter.application_files
-    ):
+    if approval_lacks_application_file(matter, step, application_files=matter.application_files):
         return _(
             "Its application carries no evidence file, which the county asks for from %(threshold)s: "
             "approve this matter on its own page, with the confirmation."
-        ) % {"threshold": yuan_short(threshold)}
+        ) % {"threshold": yuan_short(matter.rule_version.evidence_threshold)}
     return batch_alone_reason(matter, evidence_count=item.evidence_count)
 
 

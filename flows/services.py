@@ -124,16 +124,16 @@ def final_township_step(matter: Matter) -> str | None:
     return None
 
 
-def approval_lacks_application_file(matter: Matter, step: str) -> bool:
+def approval_lacks_application_file(matter: Matter, step: str, *, application_files: int | None = None) -> bool:
     """Whether agreeing at this step is the township's final approval of a matter from the county's amount
-    (``evidence_threshold`` of its rule version) whose application carries no evidence file."""
+    (``evidence_threshold`` of its rule version) whose application carries no evidence file; a list that
+    counted the application's files already passes ``application_files``."""
     threshold = matter.rule_version.evidence_threshold if matter.rule_version_id else None
-    return (
-        threshold is not None
-        and step == final_township_step(matter)
-        and matter.amount >= threshold
-        and not matter.evidence.filter(step=Step.APPLY).exists()
-    )
+    if threshold is None or step != final_township_step(matter) or matter.amount < threshold:
+        return False
+    if application_files is None:
+        return not matter.evidence.filter(step=Step.APPLY).exists()
+    return application_files == 0
 
 
 def can_withdraw(matter: Matter) -> bool:
