@@ -304,6 +304,7 @@ def test_the_approval_page_asks_for_the_confirmation_and_refuses_without_it(clie
     done = client.post(url, {"decision": Decision.AGREE, "opinion": "同意", "confirm_without_evidence": "on"})
     assert done.status_code == 302
     assert StepRecord.objects.get(matter=matter, step=Step.APPROVE_BY_TOWNSHIP).no_evidence_confirmed
+    assert "审批人已确认后审批" in client.get(matter.get_absolute_url()).content.decode()
 
 
 def test_the_approval_page_asks_nothing_when_the_application_has_a_file(client, world, evidence_amount):
