@@ -478,6 +478,7 @@ def split_spending(today: datetime.date, *, rules: RulesOn | None = None) -> lis
                     detail=detail,
                     matter=group[-1],
                     url=group[-1].get_absolute_url(),
+                    causes=[_matter_cause(matter) for matter in group],
                 )
             )
     return _raised(raised)

@@ -3,16 +3,18 @@ beat's sweep, every warning names the record it is about, the township opens eve
 rule's condition really holds for that record (no notice without an open objection, no file on one matter)."""
 
 import datetime
+import re
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
-from django.urls import reverse
+from django.urls import resolve, reverse
 
 from documents.models import Evidence
-from flows.models import MatterStatus, Notice, StepRecord
+from flows.models import Matter, MatterStatus, Notice, StepRecord
 from flows.services import final_township_step
 from organizations.models import Role
 from organizations.rules import rule_version_in_force
@@ -54,7 +56,24 @@ def holds(warning: EarlyWarning) -> bool:
         approval = payment.matter.step_records.filter(step=final, decision="agree").first() if final else None
         return approval is None or payment.occurred_on < approval.acted_at.date()
     if rule == WarningRule.SPLIT_SPENDING:
-        return warning.matter is not None and len(warning.detail.splitlines()) >= 3  # the window, then 2+ parts
+        parts = [resolve(item["url"]).kwargs["pk"] for item in warning.causes]
+        matters = list(Matter.objects.filter(pk__in=parts).select_related("fund_disbursement", "asset_purchase"))
+        payees = {
+            (m.fund_disbursement.payee if hasattr(m, "fund_disbursement") else m.asset_purchase.chosen_supplier)
+            for m in matters
+        }
+        purposes = {
+            (m.fund_disbursement.purpose if hasattr(m, "fund_disbursement") else m.asset_purchase.reason)
+            for m in matters
+        }
+        # The title names the threshold each part stays under ("每笔均低于20000.00元").
+        threshold = Decimal(re.search(r"(?:低于|under )(\d+(?:\.\d+)?)", warning.title).group(1))
+        return (
+            len(matters) >= 2
+            and (len(payees) == 1 or len(purposes) == 1)
+            and all(m.amount < threshold for m in matters)
+            and sum(m.amount for m in matters) >= threshold
+        )
     if rule == WarningRule.CASH_OVER_LIMIT:
         account = FundAccount.objects.get(pk=_id(key))
         return fund_balance(account) > _rules(warning).cash_limit
