@@ -333,3 +333,13 @@ def test_the_warning_page_shows_the_rule_explained_and_the_causes(client, world,
     for rule in WarningRule.values:
         assert f'data-rule="{rule}"' in listing
     assert EarlyWarning.objects.count() == 1
+
+
+def test_the_inbox_offers_no_batch_for_a_matter_with_no_application_file(client, world, evidence_amount):
+    unfiled = at_approval(world, total="40000.00")
+    evidence_store(matter=unfiled, step=Step.CHECK_BY_TOWNSHIP, upload=sheet(), user=world.officer_a)
+    filed = at_approval(world, total="40000.00", upload=sheet("black"))
+    client.force_login(world.leader_a)
+    rows = {row.matter.pk: row for row in client.get(reverse("flows:inbox")).context["rows"]}
+    assert rows[filed.pk].batchable
+    assert not rows[unfiled.pk].batchable and "申请未附任何证明材料" in rows[unfiled.pk].alone_because
