@@ -74,9 +74,13 @@ from registers.models import (
 from registers.selectors import id_number_index
 from registers.shares import certificates_reissue, shares_allocate
 
+from .scans import scanned_quotation
+
 # Meets the password policy (10 characters, at least three kinds, not the username).
 DEFAULT_PASSWORD = "Sanzi@2026"
 RULES_EFFECTIVE_FROM = datetime.date(2026, 1, 1)
+# From this amount the demo county asks for an application file (RuleVersion.evidence_threshold).
+DEMO_EVIDENCE_THRESHOLD = Decimal("20000.00")
 
 # --- places -------------------------------------------------------------------------
 
@@ -213,7 +217,10 @@ def demo_seed(*, password: str = DEFAULT_PASSWORD) -> SeedReport:
     report = SeedReport()
     places = _seed_places(report)
     if not RuleVersion.objects.filter(county=places[COUNTY_CODE]).exists():
-        rule_version_seed_defaults(county=places[COUNTY_CODE], effective_from=RULES_EFFECTIVE_FROM)
+        version = rule_version_seed_defaults(county=places[COUNTY_CODE], effective_from=RULES_EFFECTIVE_FROM)
+        # The demo county asks for an application file from this amount (the approval page confirms without one).
+        version.evidence_threshold = DEMO_EVIDENCE_THRESHOLD
+        version.save(update_fields=["evidence_threshold"])
         report.count("rule versions", True)
     else:
         report.count("rule versions", False)
@@ -790,8 +797,14 @@ def bands_reaching(version: RuleVersion, step: str) -> list[RuleBand]:
 
 def _play(cast: Cast, scenario: Scenario, band: RuleBand, version: RuleVersion, rng: random.Random) -> Matter:
     data = purchase_data(rng, band, quotation_threshold=version.quotation_threshold)
+    # Every demo application carries its own quotation sheet, as the county asks from its evidence amount.
+    serial = f"{cast.collective.code}-{Matter.objects.count()}"
     matter = matter_apply(
-        user=cast.secretary, organization=cast.collective, transaction_type=TransactionType.ASSET_PURCHASE, data=data
+        user=cast.secretary,
+        organization=cast.collective,
+        transaction_type=TransactionType.ASSET_PURCHASE,
+        data=data,
+        uploads=[scanned_quotation(data["title"], serial=serial)],
     )
     _drive(matter, cast, scenario.stop_at, rng)
     if scenario.ending:

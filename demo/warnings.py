@@ -12,7 +12,8 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from demo.seed import asset_code, bands_reaching, cast_for, collective_code, purchase_data, resource_code
+from demo.scans import scanned_quotation
+from demo.seed import _drive, asset_code, bands_reaching, cast_for, collective_code, purchase_data, resource_code
 from flows.models import Decision, Matter, NoticeKind, PaymentFrequency, Step
 from flows.services import (
     VoteInput,
@@ -54,6 +55,10 @@ EXPIRING = ("XS01", 5, "石门村养殖户贾二虎", Decimal("3000.00"))  # vil
 OFF_PLATFORM = ("DH02", 3, "柳树沟林果专业合作社", Decimal("20000.00"), 3)  # …, annual fee, years
 IDLE_VILLAGE, IDLE_ASSET = "DH02", 5  # the old granary, idle in every demo village
 OBJECTION_VILLAGE, OBJECTION_TITLE = "XS01", "购置村委会会议桌椅（异议未处理示例）"
+# One quotation sheet, attached first to a purchase of one village and then to a purchase of another.
+REUSED_QUOTATION = [("DH01", "购置村部办公桌椅（报价单原件）"), ("DH02", "购置村部办公桌椅（报价单重复使用示例）")]
+LONG_CONTRACT = ("XS01", 6, "石门村旅游开发有限公司", Decimal("12000.00"), 30)  # …, annual fee, years
+NO_FILE_VILLAGE, NO_FILE_TITLE = "DH02", "购置村委会电脑（申请无材料审批示例）"
 # How far past the county's limits the cases are set, so they fire on the first sweep.
 PAST_THE_LIMIT_DAYS = 45
 
@@ -78,6 +83,9 @@ def demo_warning_cases() -> dict[str, str]:
         WarningRule.ASSET_IDLE: _idle_asset(today),
         WarningRule.OFF_PLATFORM_TRADING: _off_platform_contract(today),
         WarningRule.OBJECTION_UNHANDLED: _objection_left_open(),
+        WarningRule.EVIDENCE_REUSED: _reused_quotation(today),
+        WarningRule.TERM_OVER_LIMIT: _contract_over_twenty_years(today),
+        WarningRule.APPROVED_WITHOUT_EVIDENCE: _approved_without_a_file(today),
     }
     # The contract about to expire has its first year's rent unpaid: the same case fires both rules.
     cases[WarningRule.RENT_OVERDUE] = cases[WarningRule.CONTRACT_EXPIRING]
@@ -282,3 +290,81 @@ def _unanimous_meeting(matter: Matter, cast) -> None:
         attendee_ids=[member.pk for member in roster],
         votes=[VoteInput(matter=matter, votes_for=len(roster), votes_against=0, votes_abstain=0)],
     )
+
+
+def _small_purchase(collective: Organization, title: str, *, uploads=()) -> Matter:
+    version = rule_version_in_force(county=collective.county, on_date=timezone.localdate())
+    band = version.bands.filter(transaction_type=TransactionType.ASSET_PURCHASE).order_by("min_amount").first()
+    data = purchase_data(random.Random(title), band, quotation_threshold=version.quotation_threshold)
+    return matter_apply(
+        user=cast_for(collective).secretary,
+        organization=collective,
+        transaction_type=TransactionType.ASSET_PURCHASE,
+        data={**data, "title": title},
+        uploads=uploads,
+    )
+
+
+def _reused_quotation(today: datetime.date) -> bool:
+    """The same scanned quotation sheet as the application file of two purchases in two villages."""
+    created = False
+    for village, title in REUSED_QUOTATION:
+        collective = _collective(village)
+        if Matter.objects.filter(organization=collective, title=title).exists():
+            continue
+        # The same sheet both times: its marks come from the first title, not from the matter it is attached to.
+        _small_purchase(collective, title, uploads=[scanned_quotation(REUSED_QUOTATION[0][1], serial="reused")])
+        created = True
+    return created
+
+
+def _contract_over_twenty_years(today: datetime.date) -> bool:
+    """A contracting signed for thirty years, beyond the twenty the Civil Code allows (art. 705)."""
+    village, number, contractor, annual, years = LONG_CONTRACT
+    return _contract(
+        _collective(village),
+        resource_number=number,
+        counterparty=contractor,
+        start=today,
+        end=add_months(today, 12 * years) - datetime.timedelta(days=1),
+        annual=annual,
+        reference="SXNCJY-2026-05021",
+    )
+
+
+def _approved_without_a_file(today: datetime.date) -> bool:
+    """A purchase from the county's evidence amount, approved by the township leader with no application file,
+    the leader ticking the confirmation the approval page asks for."""
+    collective = _collective(NO_FILE_VILLAGE)
+    version = rule_version_in_force(county=collective.county, on_date=today)
+    if (
+        version.evidence_threshold is None
+        or Matter.objects.filter(organization=collective, title=NO_FILE_TITLE).exists()
+    ):
+        return False
+    band = bands_reaching(version, Step.APPROVE_BY_TOWNSHIP)[0]
+    rng = random.Random("warning-no-file")
+    for _attempt in range(200):
+        data = purchase_data(rng, band, quotation_threshold=version.quotation_threshold)
+        if data["total"] >= version.evidence_threshold:
+            break
+    else:
+        raise ValueError(f"No demo purchase of {band} reaches {version.evidence_threshold}.")
+    cast = cast_for(collective)
+    matter = matter_apply(
+        user=cast.secretary,
+        organization=collective,
+        transaction_type=TransactionType.ASSET_PURCHASE,
+        data={**data, "title": NO_FILE_TITLE},
+    )
+    _drive(matter, cast, Step.APPROVE_BY_TOWNSHIP, rng)
+    task = active_task(matter, Step.APPROVE_BY_TOWNSHIP)
+    task_take(user=cast.leader, task_id=task.pk)
+    step_perform(
+        user=cast.leader,
+        task_id=task.pk,
+        decision=Decision.AGREE,
+        opinion="报价单后补，先行同意。",
+        confirm_without_evidence=True,
+    )
+    return True

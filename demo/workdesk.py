@@ -5,38 +5,22 @@ figures built from everything seeded so far.
 Run by ``seed_workdesk_demo`` after ``seed_demo`` and ``seed_matters``; safe to re-run.
 """
 
-import io
 import random
 from decimal import Decimal
 
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
-from PIL import Image, ImageDraw
 
 from flows.models import Matter, MatterStatus, Step
 from flows.services import matter_apply
 from organizations.models import RuleBand, TransactionType
 from organizations.rules import rule_version_in_force
 
+from .scans import scanned_quotation
 from .seed import _drive, cast_for, demo_collectives, purchase_data
 
 BATCH_VILLAGES = ("DH01", "DH02")
 BATCH_MATTERS = 3
-
-
-def scanned_quotation(title: str) -> SimpleUploadedFile:
-    """A small grey "scan" of a quotation sheet: real PNG bytes, as the evidence checks want."""
-    image = Image.new("L", (620, 877), 250)
-    draw = ImageDraw.Draw(image)
-    draw.rectangle((40, 40, 580, 837), outline=60, width=3)
-    for row in range(8):
-        top = 160 + row * 70
-        draw.line((60, top, 560, top), fill=120, width=2)
-    draw.rectangle((400, 700, 540, 800), outline=170, width=4)  # the supplier's seal
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG")
-    return SimpleUploadedFile(f"{title}-报价单.png", buffer.getvalue(), content_type="image/png")
 
 
 def _medium_band(version) -> RuleBand:
@@ -73,7 +57,7 @@ def _purchase_waiting_for_leader(collective, *, rng: random.Random, at_most: Dec
             organization=collective,
             transaction_type=TransactionType.ASSET_PURCHASE,
             data=data,
-            uploads=[scanned_quotation(data["title"])],
+            uploads=[scanned_quotation(data["title"], serial=f"workdesk-{Matter.objects.count()}")],
         )
         _drive(matter, cast, Step.APPROVE_BY_TOWNSHIP, rng)
     return matter

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from flows.models import Matter, MatterStatus
+from organizations.amounts import AmountField
 from organizations.jurisdiction import TOWNSHIP_ROLES, can_act, get_for_user
 from organizations.models import Organization, TransactionType
 
@@ -66,10 +67,10 @@ class ArchiveSearchForm(forms.Form):
     type = forms.ChoiceField(
         label=gettext_lazy("Transaction type"), choices=[("", "—"), *TransactionType.choices], required=False
     )
-    amount_min = forms.DecimalField(
+    amount_min = AmountField(
         label=gettext_lazy("Amount from (yuan)"), min_value=0, max_digits=14, decimal_places=2, required=False
     )
-    amount_max = forms.DecimalField(
+    amount_max = AmountField(
         label=gettext_lazy("Amount up to (yuan)"), min_value=0, max_digits=14, decimal_places=2, required=False
     )
     date_field = forms.ChoiceField(

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
 
@@ -19,7 +19,7 @@ from organizations.jurisdiction import can_act
 from organizations.people import display_name
 
 from .models import Decision, Matter, Step, StepRecord
-from .services import ACTIVE, STEP_ROLES, TaskConflict, step_perform
+from .services import ACTIVE, STEP_ROLES, TaskConflict, approval_lacks_application_file, step_perform
 
 BATCH_STEPS = frozenset({Step.CHECK_BY_TOWNSHIP.value, Step.APPROVE_BY_TOWNSHIP.value})
 # One confirmation page must stay readable, and one request short.
@@ -82,7 +82,10 @@ def batch_items(*, user, task_ids: Iterable) -> tuple[str, list[BatchItem]]:
         matter.process_id: matter
         for matter in Matter.objects.filter(process_id__in=[task.process_id for task in tasks])
         .select_related("organization", "organization__parent", "rule_version")
-        .annotate(evidence_count=Count("evidence", distinct=True))
+        .annotate(
+            evidence_count=Count("evidence", distinct=True),
+            application_files=Count("evidence", filter=Q(evidence__step=Step.APPLY), distinct=True),
+        )
     }
     items = []
     for task in tasks:
@@ -97,10 +100,17 @@ def batch_items(*, user, task_ids: Iterable) -> tuple[str, list[BatchItem]]:
     return step, items
 
 
-def batch_alone_reason(matter: Matter, *, evidence_count: int | None = None) -> str:
-    """Why the county's rules keep this matter out of any batch, or "" (amount and evidence only)."""
+def batch_alone_reason(
+    matter: Matter, *, evidence_count: int | None = None, application_files: int | None = None
+) -> str:
+    """Why the county's rules keep this matter out of any batch, or "" (amount and evidence only).
+
+    ``application_files`` (else the inbox's ``has_application_file`` annotation) counts the application's
+    files: from the county's evidence amount, an approval without one is confirmed on the matter's own page."""
     limit = matter.rule_version.batch_approval_limit
     has_evidence = evidence_count > 0 if evidence_count is not None else getattr(matter, "has_evidence", True)
+    if application_files is None and hasattr(matter, "has_application_file"):
+        application_files = int(matter.has_application_file)
     if not limit:
         return _("The county's rules allow no batch approval; approve this matter on its own page.")
     if matter.amount > limit:
@@ -109,6 +119,13 @@ def batch_alone_reason(matter: Matter, *, evidence_count: int | None = None) -> 
         }
     if not has_evidence:
         return _("No evidence is attached; approve this matter on its own page after checking it.")
+    if application_files is not None and approval_lacks_application_file(
+        matter, matter.next_step, application_files=application_files
+    ):
+        return _(
+            "Its application carries no evidence file, which the county asks for from %(threshold)s: "
+            "approve this matter on its own page, with the confirmation."
+        ) % {"threshold": yuan_short(matter.rule_version.evidence_threshold)}
     return ""
 
 
@@ -120,7 +137,7 @@ def _problem(user, item: BatchItem, step: str) -> str:
         return _("This step has already been handled.")
     if task.owner_id and task.owner_id != user.pk:
         return _("%(name)s has taken this step.") % {"name": display_name(task.owner)}
-    return batch_alone_reason(matter, evidence_count=item.evidence_count)
+    return batch_alone_reason(matter, evidence_count=item.evidence_count, application_files=matter.application_files)
 
 
 def batch_approve(*, user, task_ids: Iterable, opinion: str) -> BatchOutcome:

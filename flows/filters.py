@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from listing.keyset import Sorting, SortKey
+from organizations.amounts import AmountField
 from organizations.jurisdiction import visible_organizations
 from organizations.models import Organization, OrganizationKind, TransactionType
 
@@ -63,10 +64,10 @@ class MatterFilterForm(forms.Form):
     type = forms.ChoiceField(label=gettext_lazy("Type"), choices=[("", "—"), *TransactionType.choices], required=False)
     step = forms.ChoiceField(label=gettext_lazy("Step"), choices=[("", "—"), *Step.choices], required=False)
     status = forms.ChoiceField(label=gettext_lazy("Status"), choices=[("", "—"), *MatterStatus.choices], required=False)
-    amount_min = forms.DecimalField(
+    amount_min = AmountField(
         label=gettext_lazy("Amount from (yuan)"), min_value=0, max_digits=14, decimal_places=2, required=False
     )
-    amount_max = forms.DecimalField(
+    amount_max = AmountField(
         label=gettext_lazy("Amount up to (yuan)"), min_value=0, max_digits=14, decimal_places=2, required=False
     )
     date_from = forms.DateField(label=gettext_lazy("Applied from"), widget=_date_input(), required=False)

@@ -163,6 +163,8 @@ class StepRecord(models.Model):
         on_delete=models.PROTECT,
         related_name="+",
     )
+    # The township approved a matter above the county's amount although its application carries no file.
+    no_evidence_confirmed = models.BooleanField(_("approved without an application file, confirmed"), default=False)
     history = HistoricalRecords()
 
     class Meta:

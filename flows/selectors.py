@@ -136,7 +136,10 @@ def inbox_for(user) -> QuerySet:
     return (
         Matter.objects.filter(condition, status=MatterStatus.IN_PROGRESS)
         # Whether a batch may take it: a matter without evidence is always approved on its own.
-        .annotate(has_evidence=Exists(Evidence.objects.filter(matter=OuterRef("pk"))))
+        .annotate(
+            has_evidence=Exists(Evidence.objects.filter(matter=OuterRef("pk"))),
+            has_application_file=Exists(Evidence.objects.filter(matter=OuterRef("pk"), step=Step.APPLY)),
+        )
         .select_related("organization", "organization__parent", "applicant", "rule_version")
         .prefetch_related(Prefetch("process__task_set", queryset=active_tasks, to_attr="active_tasks"))
         .order_by("step_since", "pk")

@@ -124,6 +124,18 @@ def final_township_step(matter: Matter) -> str | None:
     return None
 
 
+def approval_lacks_application_file(matter: Matter, step: str, *, application_files: int | None = None) -> bool:
+    """Whether agreeing at this step is the township's final approval of a matter from the county's amount
+    (``evidence_threshold`` of its rule version) whose application carries no evidence file; a list that
+    counted the application's files already passes ``application_files``."""
+    threshold = matter.rule_version.evidence_threshold if matter.rule_version_id else None
+    if threshold is None or step != final_township_step(matter) or matter.amount < threshold:
+        return False
+    if application_files is None:
+        return not matter.evidence.filter(step=Step.APPLY).exists()
+    return application_files == 0
+
+
 def can_withdraw(matter: Matter) -> bool:
     """Before the township's final approval the applicant may still take a matter back."""
     if not matter.is_open or matter.next_step == END:
@@ -207,7 +219,7 @@ def matter_attach_process(*, activation, matter: Matter):
 def _lock_task(task_id: int) -> tuple[Task, Matter]:
     task = Task.objects.get(pk=task_id)
     task.refresh_from_db()
-    matter = Matter.objects.select_related("organization", "process").get(process_id=task.process_id)
+    matter = Matter.objects.select_related("organization", "process", "rule_version").get(process_id=task.process_id)
     return task, matter
 
 
@@ -241,8 +253,12 @@ def step_perform(
     return_to: str = "",
     uploads: Sequence = (),
     data: dict | None = None,
+    confirm_without_evidence: bool = False,
 ) -> StepRecord:
-    """Act on a human step: agree, return to an earlier step, reject, submit a revision, or implement."""
+    """Act on a human step: agree, return to an earlier step, reject, submit a revision, or implement.
+
+    The township's final approval of a matter from the county's evidence amount whose application carries
+    no file is refused unless the approver confirms it (``confirm_without_evidence``); the record keeps that."""
     task = Task.objects.select_related("process").get(pk=task_id)
     flow_class = task.flow_task.flow_class
     _check_files(uploads)
@@ -259,6 +275,18 @@ def step_perform(
             earlier = matter.required_steps[: matter.required_steps.index(step)]
             if return_to not in earlier or return_to in (Step.PUBLISH_RESOLUTION,):
                 raise ValidationError({"return_to": _("Choose an earlier step of this matter to return it to.")})
+        lacks_file = decision == Decision.AGREE and approval_lacks_application_file(matter, step)
+        if lacks_file and not confirm_without_evidence:
+            raise ValidationError(
+                {
+                    "confirm_without_evidence": _(
+                        "The application of this matter (%(amount)s yuan) carries no evidence file, which the "
+                        "county asks for from %(threshold)s yuan. Tick the confirmation to approve it without one, "
+                        "or return it to the applicant for the file."
+                    )
+                    % {"amount": matter.amount, "threshold": matter.rule_version.evidence_threshold}
+                }
+            )
         if step == Step.APPLY:
             _revise_application(matter=matter, flow_class=flow_class, data=data or {})
 
@@ -276,6 +304,7 @@ def step_perform(
             task=task,
             return_to=return_to if decision == Decision.RETURN else "",
             on_behalf_of=DelegatedTask.principal(task_id=task.pk, user=user),
+            no_evidence_confirmed=lacks_file,
         )
         _store_files(matter=matter, step=step, user=user, uploads=uploads, step_record=record)
         if decision == Decision.RETURN:

@@ -190,7 +190,10 @@ def _step_form_for(request, matter: Matter, task: Task | None, data=None, files=
     decisions = sorted(services.STEP_DECISIONS[step])
     earlier = matter.required_steps[: matter.required_steps.index(step)]
     return_steps = [s for s in earlier if s != Step.PUBLISH_RESOLUTION] if step != Step.APPLY else []
-    return StepActionForm(data=data, files=files, decisions=decisions, return_steps=return_steps)
+    confirm = Decision.AGREE in decisions and services.approval_lacks_application_file(matter, step)
+    return StepActionForm(
+        data=data, files=files, decisions=decisions, return_steps=return_steps, confirm_without_evidence=confirm
+    )
 
 
 @login_required
@@ -285,6 +288,7 @@ def perform_step(request, task_id: int):
             return_to=form.cleaned_data.get("return_to", ""),
             uploads=form.cleaned_data["files"],
             data=data,
+            confirm_without_evidence=form.cleaned_data.get("confirm_without_evidence", False),
         )
     except services.TaskConflict as error:
         return conflict(request, str(error))

@@ -5,6 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from flows.models import DisposalMethod
+from organizations.amounts import AmountField
 from registers.models import Asset, AssetStatus, FundAccount
 
 from .application import CompositeApplicationForm
@@ -14,7 +15,7 @@ class DisposalForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     asset = forms.ModelChoiceField(label=_("Asset"), queryset=Asset.objects.none())
     method = forms.ChoiceField(label=_("Method"), choices=DisposalMethod.choices)
-    appraisal_value = forms.DecimalField(
+    appraisal_value = AmountField(
         label=_("Appraised value (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0")
     )
     appraiser = forms.CharField(label=_("Appraiser"), max_length=100)
@@ -45,9 +46,7 @@ class DisposalApplicationForm(CompositeApplicationForm):
 
 
 class DisposalOutcomeForm(forms.Form):
-    proceeds = forms.DecimalField(
-        label=_("Actual proceeds (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0")
-    )
+    proceeds = AmountField(label=_("Actual proceeds (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0"))
     disposed_on = forms.DateField(
         label=_("Disposed on"), initial=timezone.localdate, widget=forms.DateInput(attrs={"type": "date"})
     )

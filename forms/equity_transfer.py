@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from flows.models import EquityTransferKind
+from organizations.amounts import AmountField
 from registers.models import Member, MemberStatus, ShareKind
 
 from .application import CompositeApplicationForm
@@ -26,7 +27,7 @@ class EquityTransferForm(forms.Form):
     )
     share_kind = forms.ChoiceField(label=_("Share kind"), choices=ShareKind.choices)
     shares = forms.IntegerField(label=_("Shares"), min_value=1)
-    price = forms.DecimalField(
+    price = AmountField(
         label=_("Price (yuan)"),
         max_digits=14,
         decimal_places=2,

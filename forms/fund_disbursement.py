@@ -4,6 +4,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from organizations.amounts import AmountField
 from registers.funds import fund_balance
 from registers.models import FundAccount
 
@@ -22,7 +23,7 @@ class FundDisbursementForm(forms.Form):
     # Shorter than the register's 200 characters: the voucher reference is appended when the payment is recorded.
     purpose = forms.CharField(label=_("Purpose"), max_length=150)
     budget_line = forms.CharField(label=_("Budget line"), max_length=100)
-    amount = forms.DecimalField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
+    amount = AmountField(label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     reason = forms.CharField(label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
 
     def __init__(self, *args, organization=None, **kwargs):

@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from flows.models import PaymentFrequency
+from organizations.amounts import AmountField
 from registers.models import Asset, AssetStatus
 
 from .application import CompositeApplicationForm
@@ -22,9 +23,7 @@ class LeasingForm(forms.Form):
     lessee = forms.CharField(label=_("Lessee"), max_length=100)
     start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label=_("Until (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
-    annual_rent = forms.DecimalField(
-        label=_("Annual rent (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
-    )
+    annual_rent = AmountField(label=_("Annual rent (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     frequency = forms.ChoiceField(label=_("Payment schedule"), choices=PaymentFrequency.choices)
     trading_reference = forms.CharField(label=_("Trading platform reference"), max_length=60, required=False)
 

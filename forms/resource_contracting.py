@@ -4,6 +4,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from flows.models import ContractingMethod
+from organizations.amounts import AmountField
 from registers.models import Resource
 
 from .application import CompositeApplicationForm
@@ -24,12 +25,10 @@ class ResourceContractingForm(forms.Form):
     contractor = forms.CharField(label=_("Contractor"), max_length=100)
     start_date = forms.DateField(label=_("From"), widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(label=_("Until (inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
-    reserve_price = forms.DecimalField(
+    reserve_price = AmountField(
         label=_("Reserve price per year (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
     )
-    annual_fee = forms.DecimalField(
-        label=_("Annual fee (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
-    )
+    annual_fee = AmountField(label=_("Annual fee (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01"))
     method = forms.ChoiceField(label=_("Method"), choices=ContractingMethod.choices)
     trading_reference = forms.CharField(label=_("Trading platform reference"), max_length=60, required=False)
 

@@ -47,8 +47,18 @@ class StepActionForm(forms.Form):
     return_to = forms.ChoiceField(label=_("Return to"), required=False)
     files = MultipleFileField(label=_("Evidence files"))
 
-    def __init__(self, *args, decisions=(), return_steps=(), **kwargs):
+    def __init__(self, *args, decisions=(), return_steps=(), confirm_without_evidence=False, **kwargs):
         super().__init__(*args, **kwargs)
+        if confirm_without_evidence:
+            # The county asks for an application file from this amount: approving without one is said aloud.
+            self.fields["confirm_without_evidence"] = forms.BooleanField(
+                label=_("I have checked this matter and approve it although its application carries no evidence file"),
+                help_text=_(
+                    "The county asks for an application file (a quotation, receipt or contract) from this amount. "
+                    "Approving without one raises an early warning for the inspectors."
+                ),
+                required=False,
+            )
         self.fields["decision"].choices = [(d, Decision(d).label) for d in decisions]
         self.fields["return_to"].choices = [("", "—")] + [(s, Step(s).label) for s in return_steps]
         if len(decisions) == 1:

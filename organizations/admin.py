@@ -4,10 +4,12 @@ from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminPasswordChangeForm
+from django.db import models
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from .amounts import AmountField
 from .jurisdiction import visible, visible_organizations
 from .models import MeetingRule, Organization, Post, RuleBand, RuleVersion
 
@@ -46,9 +48,14 @@ class PostAdmin(JurisdictionAdmin):
     search_fields = ["user__username", "user__first_name", "organization__name"]
 
 
+# Every decimal of the rule tables is an amount in yuan: typed as a person writes it, never "1e5".
+AMOUNT_INPUTS = {models.DecimalField: {"form_class": AmountField}}
+
+
 class RuleBandInline(admin.TabularInline):
     model = RuleBand
     extra = 0
+    formfield_overrides = AMOUNT_INPUTS
 
 
 class MeetingRuleInline(admin.TabularInline):
@@ -61,6 +68,7 @@ class RuleVersionAdmin(JurisdictionAdmin):
     organization_field = "county"
     list_display = ["county", "number", "effective_from", "publication_days", "quotation_threshold"]
     inlines = [RuleBandInline, MeetingRuleInline]
+    formfield_overrides = AMOUNT_INPUTS
 
     def has_change_permission(self, request, obj=None):
         # A version some matter started under is frozen: the county changes rules by adding a version.

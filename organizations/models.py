@@ -174,6 +174,20 @@ class RuleVersion(models.Model):
     asset_idle_days = models.PositiveIntegerField(
         _("asset idle limit (days)"), default=180, validators=[MinValueValidator(1)]
     )
+    # A township approval of a matter from this amount whose application carries no evidence file needs the
+    # approver's explicit confirmation and raises a warning; empty: the county has set no such amount.
+    evidence_threshold = models.DecimalField(
+        _("approval without an application file from (yuan)"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0"))],
+        help_text=_(
+            "From this amount, a township approval of a matter whose application has no evidence file needs an "
+            "explicit confirmation and raises a warning; leave empty for no such amount."
+        ),
+    )
     # Batch approval (批量审批): a township officer or leader may agree several matters at once only up to this.
     batch_approval_limit = models.DecimalField(
         _("batch approval up to (yuan)"),

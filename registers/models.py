@@ -391,6 +391,9 @@ class WarningRule(models.TextChoices):
     OBJECTION_SURGE = "objection_surge", _("Many objections to one notice in a short time")
     # Raised by documents/witness.py when a witness holds two signed tree heads that cannot both be true.
     LEDGER_FORK = "ledger_fork", _("Tamper-evident log forked (账本分叉)")
+    EVIDENCE_REUSED = "evidence_reused", _("The same file attached to different matters")
+    TERM_OVER_LIMIT = "term_over_limit", _("Lease or contract term over 20 years (民法典 art. 705)")
+    APPROVED_WITHOUT_EVIDENCE = "approved_without_evidence", _("Township approval with no application file")
 
 
 class WarningLevel(models.TextChoices):
@@ -419,6 +422,8 @@ class EarlyWarning(models.Model):
         "flows.Matter", null=True, blank=True, on_delete=models.PROTECT, related_name="early_warnings"
     )
     url = models.CharField(max_length=300, blank=True)
+    # What the warning rests on, each a {"label", "url"} the page links: the matters, files or contracts.
+    causes = models.JSONField(_("causes"), default=list, blank=True)
     raised_at = models.DateTimeField(_("raised at"), auto_now_add=True)
     handled_at = models.DateTimeField(_("handled at"), null=True, blank=True)
     handled_by = models.ForeignKey(

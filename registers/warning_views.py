@@ -28,7 +28,7 @@ from organizations.jurisdiction import (
 from organizations.models import Organization, OrganizationKind
 
 from .models import EarlyWarning, WarningLevel, WarningRule
-from .warnings import WarningAlreadyHandled, warning_handle
+from .warnings import RULE_EXPLANATIONS, WarningAlreadyHandled, warning_handle
 
 PAGE_SIZE = 50
 OPEN, HANDLED, ALL = "open", "handled", "all"
@@ -120,6 +120,11 @@ def _safe_next(request) -> str:
     return ""
 
 
+def _rule_list() -> list[tuple[str, str, str]]:
+    """Every warning rule with what it watches: (value, name, explanation)."""
+    return [(value, label, RULE_EXPLANATIONS[value]) for value, label in WarningRule.choices]
+
+
 @login_required
 def warning_list(request):
     """Warnings of the user's jurisdiction by colour and place, open ones first unless asked."""
@@ -127,7 +132,7 @@ def warning_list(request):
     places = visible_organizations(request.user).filter(kind__in=[OrganizationKind.TOWNSHIP, OrganizationKind.VILLAGE])
     form = WarningFilterForm(request.GET, places=places.only("pk", "name", "code", "path"))
     if not form.is_valid():
-        context = {"form": form, "page": None, "counts": [], "state": OPEN}
+        context = {"form": form, "page": None, "counts": [], "state": OPEN, "rules": _rule_list()}
         return render(request, "registers/warning_list.html", context, status=400)
     warnings = form.filter(_warnings_for(request.user))
     per_level = dict(warnings.order_by().values_list("level").annotate(count=Count("pk")))
@@ -139,6 +144,7 @@ def warning_list(request):
         "form": form,
         "page": page,
         "counts": counts,
+        "rules": _rule_list(),
         "state": form.cleaned_data["state"] or OPEN,
         "level": form.cleaned_data["level"],
     }
@@ -149,6 +155,7 @@ def _detail(request, warning: EarlyWarning, form: HandlingForm | None = None, st
     can_handle = warning.is_open and can_act(request.user, warning.organization, TOWNSHIP_ROLES)
     context = {
         "warning": warning,
+        "explanation": RULE_EXPLANATIONS.get(warning.rule, ""),
         "form": form or HandlingForm(),
         "can_handle": can_handle,
         "next": _safe_next(request),

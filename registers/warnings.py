@@ -19,18 +19,32 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import DecimalField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from flows.models import SPINE, Decision, Matter, MatterStatus, Notice, NotificationKind, Step, StepRecord
+from flows.models import (
+    SPINE,
+    Decision,
+    Leasing,
+    Matter,
+    MatterStatus,
+    Notice,
+    NotificationKind,
+    Objection,
+    ResourceContracting,
+    Step,
+    StepRecord,
+)
 from flows.notifications import notify
 from flows.services import final_township_step
 from organizations.jurisdiction import TOWNSHIP_ROLES, require_act, users_holding
 from organizations.models import Organization, OrganizationKind, Role, RuleVersion, TransactionType
 from organizations.rules import rule_version_in_force
 
+from .contracts import add_months
 from .models import (
     AccountKind,
     Asset,
@@ -71,6 +85,55 @@ CENT = Decimal("0.01")
 
 RulesOn = Callable[[Organization], RuleVersion | None]
 
+# What each rule watches and why, as the warning pages explain it (the limits are the county's rule table).
+RULE_EXPLANATIONS = {
+    WarningRule.PAYMENT_WITHOUT_APPROVAL: gettext_lazy(
+        "A payment from a collective account with no matter behind it, for a matter not yet approved, or dated "
+        "before the approval (paying first, approving later)."
+    ),
+    WarningRule.SPLIT_SPENDING: gettext_lazy(
+        "Spending matters of one collective to one payee or for one purpose within the county's window, each under "
+        "an amount that needs more steps, which together reach it."
+    ),
+    WarningRule.CASH_OVER_LIMIT: gettext_lazy(
+        "A cash account holding more than the county's cash limit; red at more than twice the limit."
+    ),
+    WarningRule.CONTRACT_EXPIRING: gettext_lazy(
+        "A contract in force ending within the county's notice days (green), or ended but still marked in force "
+        "(yellow)."
+    ),
+    WarningRule.RENT_OVERDUE: gettext_lazy(
+        "An instalment of a contract unpaid longer than the county's grace days after it fell due; red after 90 days."
+    ),
+    WarningRule.ASSET_IDLE: gettext_lazy("An asset idle for longer than the county's limit."),
+    WarningRule.OFF_PLATFORM_TRADING: gettext_lazy(
+        "A contracting or lease contract reaching the county's trading threshold without a reference of the rural "
+        "property trading platform."
+    ),
+    WarningRule.OBJECTION_UNHANDLED: gettext_lazy(
+        "A notice whose objection period is over while an objection to it is still not handled; a notice that drew "
+        "no objection, or only handled ones, never raises it."
+    ),
+    WarningRule.OBJECTION_SURGE: gettext_lazy(
+        "So many objections to one notice within an hour that the township should help the supervisor sort them."
+    ),
+    WarningRule.LEDGER_FORK: gettext_lazy(
+        "A witness holds two signed heads of the tamper-evident log that cannot both be true."
+    ),
+    WarningRule.EVIDENCE_REUSED: gettext_lazy(
+        "The same file (same SHA-256 fingerprint) attached as evidence to different matters, such as a quotation or "
+        "receipt used twice; the minutes scan of one meeting shared by the matters it decided does not count."
+    ),
+    WarningRule.TERM_OVER_LIMIT: gettext_lazy(
+        "A leasing or resource contracting application, or a contract in force, with a term over 20 years: Civil "
+        "Code art. 705 makes the part beyond 20 years void."
+    ),
+    WarningRule.APPROVED_WITHOUT_EVIDENCE: gettext_lazy(
+        "A township approval of a matter from the county's amount whose application carries no evidence file; "
+        "yellow when the approver confirmed it on the approval page, red otherwise."
+    ),
+}
+
 
 class WarningAlreadyHandled(Exception):
     """Someone recorded the handling first: nothing was changed."""
@@ -93,6 +156,7 @@ def warning_raise(
     detail: str = "",
     matter: Matter | None = None,
     url: str = "",
+    causes: list[dict[str, str]] | None = None,
 ) -> EarlyWarning | None:
     """Raise the warning for this subject once, or raise the level of its open warning; None if nothing is new.
 
@@ -109,6 +173,7 @@ def warning_raise(
                 "detail": detail,
                 "matter": matter,
                 "url": url,
+                "causes": causes or [],
             },
         )
         if not created:
@@ -119,9 +184,20 @@ def warning_raise(
             warning.level = level
             warning.title = title[:200]
             warning.detail = detail
-            warning.save(update_fields=["level", "title", "detail"])
+            warning.causes = causes or warning.causes
+            warning.save(update_fields=["level", "title", "detail", "causes"])
         _announce(warning)
     return warning
+
+
+def cause(label: str, url: str) -> dict[str, str]:
+    """One thing a warning rests on, as its page links it: a matter, a file, a contract."""
+    return {"label": str(label)[:200], "url": url}
+
+
+def _matter_cause(matter: Matter) -> dict[str, str]:
+    facts = {"title": matter.title, "status": matter.get_status_display()}
+    return cause(_("Matter: %(title)s (%(status)s)") % facts, matter.get_absolute_url())
 
 
 def _announce(warning: EarlyWarning) -> None:
@@ -402,6 +478,7 @@ def split_spending(today: datetime.date, *, rules: RulesOn | None = None) -> lis
                     detail=detail,
                     matter=group[-1],
                     url=group[-1].get_absolute_url(),
+                    causes=[_matter_cause(matter) for matter in group],
                 )
             )
     return _raised(raised)
@@ -627,12 +704,14 @@ def objections_unhandled(today: datetime.date, *, rules: RulesOn | None = None) 
     """Red: a notice whose objection period is over while an objection to it is still open."""
     rule = WarningRule.OBJECTION_UNHANDLED
     known = _known(rule)
+    # An objection that exists and is open: a filter on ``objections__handled_at__isnull`` would also match,
+    # through the outer join, every notice that drew no objection at all.
+    open_objection = Objection.objects.filter(notice=OuterRef("pk"), handled_at__isnull=True)
     notices = (
-        Notice.objects.filter(ends_at__lt=_scan_cutoff(today), objections__handled_at__isnull=True)
+        Notice.objects.filter(Exists(open_objection), ends_at__lt=_scan_cutoff(today))
         # A withdrawn or rejected matter no longer waits on its notice.
         .exclude(matter__status__in=[MatterStatus.WITHDRAWN, MatterStatus.REJECTED])
         .select_related("organization", "matter")
-        .distinct()
         .order_by("ends_at", "pk")
     )
     raised = []
@@ -655,6 +734,247 @@ def objections_unhandled(today: datetime.date, *, rules: RulesOn | None = None) 
                 % facts,
                 matter=notice.matter,
                 url=notice.matter.get_absolute_url(),
+                causes=[
+                    _matter_cause(notice.matter),
+                    *(
+                        cause(
+                            _("Objection %(receipt)s, not handled: %(text)s")
+                            % {"receipt": objection.receipt, "text": objection.text[:80]},
+                            notice.matter.get_absolute_url() + "#notices",
+                        )
+                        for objection in notice.objections.filter(handled_at__isnull=True).order_by("pk")
+                    ),
+                ],
+            )
+        )
+    return _raised(raised)
+
+
+# --- 8. the same file as evidence of unrelated matters (a reused quotation or receipt) ---------------
+
+
+def _evidence_model():
+    # The archive's Evidence, reached through the matter's relation: documents/ sits above the registers.
+    return Matter._meta.get_field("evidence").related_model
+
+
+def evidence_reused(today: datetime.date, *, rules: RulesOn | None = None) -> list[EarlyWarning]:
+    """Red: a file (same SHA-256) attached to a matter when another matter already carried it; files of one
+    meeting (the minutes scan of every matter it decided) and matters withdrawn or rejected do not count."""
+    rule = WarningRule.EVIDENCE_REUSED
+    known = _known(rule)
+    evidence = (
+        _evidence_model()
+        .objects.filter(uploaded_at__lt=_scan_cutoff(today))
+        .exclude(matter__status__in=[MatterStatus.WITHDRAWN, MatterStatus.REJECTED])
+    )
+    shared = evidence.values("sha256").annotate(matters=Count("matter", distinct=True)).filter(matters__gt=1)
+    files_of: dict[str, list] = defaultdict(list)
+    for file in (
+        evidence.filter(sha256__in=shared.values("sha256"))
+        .select_related("matter__organization")
+        .order_by("uploaded_at", "pk")
+    ):
+        files_of[file.sha256].append(file)
+    raised = []
+    for sha256, files in files_of.items():
+        first_file: dict[int, object] = {}
+        meetings: dict[int, set[int]] = defaultdict(set)
+        for file in files:
+            first_file.setdefault(file.matter_id, file)
+            if file.meeting_id:
+                meetings[file.matter_id].add(file.meeting_id)
+        carriers = list(first_file.values())
+        for index, file in enumerate(carriers[1:], start=1):
+            earlier = [other for other in carriers[:index] if not meetings[other.matter_id] & meetings[file.matter_id]]
+            subject_key = f"evidence:{sha256}:{file.matter_id}"
+            if not earlier or subject_key in known:
+                continue
+            facts = {
+                "name": file.original_name,
+                "title": file.matter.title,
+                "others": "、".join(other.matter.title for other in earlier),
+                "sha": sha256[:16],
+            }
+            raised.append(
+                warning_raise(
+                    rule=rule,
+                    level=WarningLevel.RED,
+                    organization=file.matter.organization,
+                    subject_key=subject_key,
+                    title=_("The file %(name)s of %(title)s is already evidence of another matter") % facts,
+                    detail=_(
+                        "The same file (SHA-256 %(sha)s…) was attached earlier to: %(others)s. "
+                        "A quotation, receipt or invoice proves one matter only: check whether it was reused."
+                    )
+                    % facts,
+                    matter=file.matter,
+                    url=file.matter.get_absolute_url(),
+                    causes=[
+                        _matter_cause(file.matter),
+                        cause(_("File: %(name)s") % facts, reverse("documents:evidence_download", args=[file.pk])),
+                        *(
+                            item
+                            for other in earlier
+                            for item in (
+                                _matter_cause(other.matter),
+                                cause(
+                                    _("File: %(name)s") % {"name": other.original_name},
+                                    reverse("documents:evidence_download", args=[other.pk]),
+                                ),
+                            )
+                        ),
+                    ],
+                )
+            )
+    return _raised(raised)
+
+
+# --- 9. a lease or contract term beyond the legal limit (民法典 art. 705) ----------------------------
+
+# 民法典 art. 705: a lease may not exceed twenty years; the part beyond is void.
+LEGAL_TERM_YEARS = 20
+
+
+def term_beyond_legal_limit(start: datetime.date, end: datetime.date) -> bool:
+    """Whether a term from ``start`` until ``end`` (inclusive) runs past twenty years."""
+    return end >= add_months(start, 12 * LEGAL_TERM_YEARS)
+
+
+def _term_facts(start: datetime.date, end: datetime.date) -> dict:
+    return {
+        "start": start,
+        "end": end,
+        "limit": add_months(start, 12 * LEGAL_TERM_YEARS) - datetime.timedelta(days=1),
+        "years": LEGAL_TERM_YEARS,
+    }
+
+
+def terms_over_limit(
+    today: datetime.date, *, rules: RulesOn | None = None, contracts: QuerySet | None = None
+) -> list[EarlyWarning]:
+    """Red: a leasing or resource contracting application, or a contract in force, whose term runs past twenty
+    years; a contract made from an application already flagged is the same case, not a second one."""
+    rule = WarningRule.TERM_OVER_LIMIT
+    known = _known(rule)
+    raised = []
+    # Matters whose application was flagged: the contract made from one is the same case.
+    flagged_matters = {int(key.split(":")[1]) for key in known if key.startswith("application:")}
+    if contracts is None:
+        applications = [
+            *Leasing.objects.select_related("matter__organization"),
+            *ResourceContracting.objects.select_related("matter__organization"),
+        ]
+        for application in applications:
+            matter = application.matter
+            if matter.status in (MatterStatus.WITHDRAWN, MatterStatus.REJECTED):
+                continue
+            if not term_beyond_legal_limit(application.start_date, application.end_date):
+                continue
+            flagged_matters.add(matter.pk)
+            subject_key = f"application:{matter.pk}:{application.end_date}"
+            if subject_key in known:
+                continue
+            facts = {**_term_facts(application.start_date, application.end_date), "title": matter.title}
+            raised.append(
+                warning_raise(
+                    rule=rule,
+                    level=WarningLevel.RED,
+                    organization=matter.organization,
+                    subject_key=subject_key,
+                    title=_("%(title)s: a term over %(years)s years, until %(end)s") % facts,
+                    detail=_(
+                        "The application asks for a term from %(start)s until %(end)s. Civil Code art. 705: "
+                        "a lease may not exceed %(years)s years and the part beyond is void; the term may run "
+                        "until %(limit)s at the latest."
+                    )
+                    % facts,
+                    matter=matter,
+                    url=matter.get_absolute_url(),
+                    causes=[_matter_cause(matter)],
+                )
+            )
+    in_force = (contracts if contracts is not None else Contract.objects.all()).filter(status=ContractStatus.ACTIVE)
+    for contract in in_force.select_related("organization", "matter").order_by("pk"):
+        if not term_beyond_legal_limit(contract.start_date, contract.end_date):
+            continue
+        subject_key = f"contract:{contract.pk}:{contract.end_date}"
+        if subject_key in known or contract.matter_id in flagged_matters:
+            continue
+        facts = {**_term_facts(contract.start_date, contract.end_date), "code": contract.code}
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=WarningLevel.RED,
+                organization=contract.organization,
+                subject_key=subject_key,
+                title=_("Contract %(code)s runs over %(years)s years, until %(end)s") % facts,
+                detail=_(
+                    "Contract %(code)s runs from %(start)s until %(end)s. Civil Code art. 705: a lease may not "
+                    "exceed %(years)s years and the part beyond is void; the term may run until %(limit)s at the "
+                    "latest."
+                )
+                % facts,
+                matter=contract.matter,
+                url=contract.get_absolute_url(),
+                causes=[cause(_("Contract %(code)s") % facts, contract.get_absolute_url())]
+                + ([_matter_cause(contract.matter)] if contract.matter else []),
+            )
+        )
+    return _raised(raised)
+
+
+# --- 10. a township approval with no application file above the county's amount --------------------
+
+
+def approvals_without_evidence(today: datetime.date, *, rules: RulesOn | None = None) -> list[EarlyWarning]:
+    """Red (yellow when the approver confirmed it on the page): the township's final approval of a matter from
+    the county's ``evidence_threshold`` whose application carries no evidence file."""
+    rule = WarningRule.APPROVED_WITHOUT_EVIDENCE
+    known = _known(rule)
+    application_files = _evidence_model().objects.filter(matter=OuterRef("matter"), step=Step.APPLY)
+    approvals = (
+        StepRecord.objects.filter(
+            step__in=[Step.APPROVE_BY_TOWNSHIP, Step.CHECK_BY_TOWNSHIP],
+            decision=Decision.AGREE,
+            acted_at__lt=_scan_cutoff(today),
+            matter__rule_version__evidence_threshold__isnull=False,
+            matter__amount__gte=F("matter__rule_version__evidence_threshold"),
+        )
+        .exclude(Exists(application_files))
+        .select_related("matter__organization", "matter__rule_version", "actor")
+        .order_by("acted_at", "pk")
+    )
+    raised = []
+    for record in approvals:
+        matter = record.matter
+        subject_key = f"approval:{record.pk}"
+        if record.step != final_township_step(matter) or subject_key in known:
+            continue
+        facts = {
+            "title": matter.title,
+            "amount": matter.amount,
+            "threshold": matter.rule_version.evidence_threshold,
+            "date": _local_date(record.acted_at),
+            "step": record.get_step_display(),
+        }
+        detail = _(
+            "%(step)s agreed on %(date)s to a matter of %(amount)s yuan whose application carries no evidence "
+            "file; the county asks for one from %(threshold)s yuan."
+        )
+        if record.no_evidence_confirmed:
+            detail += " " + _("The approver confirmed approving it without one.")
+        raised.append(
+            warning_raise(
+                rule=rule,
+                level=WarningLevel.YELLOW if record.no_evidence_confirmed else WarningLevel.RED,
+                organization=matter.organization,
+                subject_key=subject_key,
+                title=_("Approved with no application file: %(title)s, %(amount)s yuan") % facts,
+                detail=detail % facts,
+                matter=matter,
+                url=matter.get_absolute_url(),
+                causes=[_matter_cause(matter)],
             )
         )
     return _raised(raised)
@@ -671,6 +991,9 @@ RULES = [
     assets_idle,
     off_platform_trading,
     objections_unhandled,
+    evidence_reused,
+    terms_over_limit,
+    approvals_without_evidence,
 ]
 
 
@@ -697,14 +1020,18 @@ def movement_check(movement_id: int, today: datetime.date | None = None) -> list
 
 
 def contract_check(contract_id: int, today: datetime.date | None = None) -> list[EarlyWarning]:
-    """The rules one saved contract can break at once: off the trading platform, about to expire."""
+    """The rules one saved contract can break at once: off the trading platform, about to expire, over 20 years."""
     today = today or timezone.localdate()
     contracts = Contract.objects.filter(pk=contract_id)
     with translation.override(settings.LANGUAGE_CODE):
-        return off_platform_trading(today, contracts=contracts) + contracts_expiring(today, contracts=contracts)
+        return (
+            off_platform_trading(today, contracts=contracts)
+            + contracts_expiring(today, contracts=contracts)
+            + terms_over_limit(today, contracts=contracts)
+        )
 
 
-# --- 8. many objections to one notice in a short time -------------------------------------------
+# --- 11. many objections to one notice in a short time -------------------------------------------
 # Raised as the objections arrive (registers/signals.py), not by the sweep: a flood is news now.
 # A fork of the tamper-evident log is raised by a witness (documents/witness.py), not by the sweep either.
 EVENT_RULES = frozenset({WarningRule.OBJECTION_SURGE, WarningRule.LEDGER_FORK})

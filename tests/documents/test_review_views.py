@@ -145,6 +145,15 @@ def test_search_refuses_reversed_ranges(client, world):
     assert "The end date is before the start date." in content
 
 
+@pytest.mark.parametrize("typed", ["1e5", "1,0000", "12.345", "-5"])
+def test_search_refuses_an_amount_not_written_as_people_write_it(client, world, typed):
+    client.force_login(world.inspector)
+    response = search(client, amount_min=typed)
+    assert response.status_code == 400
+    assert response.context["form"].errors["amount_min"]
+    assert not AccessLog.objects.exists()
+
+
 def test_running_matters_show_only_with_the_toggle(client, world):
     done = archived(world)
     running = apply_purchase(world, title="在办的购置")

@@ -361,6 +361,24 @@ def test_application_page_refuses_an_amount_above_the_balance(english_client, wo
     assert nothing_applied()
 
 
+@pytest.mark.parametrize("typed", ["1e5", "1E3", "8000.001", "-8000", "8千", "8,00"])
+def test_application_page_refuses_an_amount_not_written_as_people_write_it(client, world, account, typed):
+    client.force_login(world.cashier_a1)
+    url = reverse("flows:matter_create", args=["fund_disbursement"])
+    response = client.post(url, application_post(world, account, typed))
+    assert response.status_code == 400
+    assert "金额" in response.content.decode()
+    assert nothing_applied()
+
+
+def test_application_page_takes_an_amount_with_thousands_separators(client, world, account):
+    client.force_login(world.cashier_a1)
+    url = reverse("flows:matter_create", args=["fund_disbursement"])
+    response = client.post(url, application_post(world, account, "8，000.00"))
+    assert response.status_code == 302
+    assert Matter.objects.get().amount == Decimal("8000.00")
+
+
 def test_application_page_refuses_another_collectives_account(english_client, world):
     foreign = fund_account(world.collective_b1, number="6222000099990000")
     english_client.force_login(world.cashier_a1)

@@ -39,6 +39,7 @@ from registers.warnings import (
     assets_idle,
     cash_over_limit,
     contracts_expiring,
+    objection_surge_check,
     objections_unhandled,
     off_platform_trading,
     payments_without_approval,
@@ -54,6 +55,7 @@ from tests.flows.test_fund_disbursement import apply_disbursement, implement
 from tests.flows.test_spine import to_step
 from tests.registers.test_contracts import make_asset, make_resource
 from tests.registers.test_funds import fund_account, pay
+from tests.workdesk import with_evidence
 
 pytestmark = pytest.mark.django_db
 
@@ -445,6 +447,70 @@ def test_a_withdrawn_matters_objection_raises_nothing(world):
     assert objections_unhandled(today() + 30 * DAY) == []
 
 
+def test_an_ended_publication_that_drew_no_objection_raises_nothing(world):
+    # The demo's false reds: a notice with zero objections matched "an objection not handled" through the join.
+    matter = to_step(world, apply_purchase(world), Step.PUBLISH_RESOLUTION)
+    end_publication(matter)
+    assert not matter.notices.get().objections.exists()
+    assert objections_unhandled(today()) == []
+    assert objections_unhandled(today() + 30 * DAY) == []
+
+
+def test_a_notice_whose_objections_were_all_handled_raises_nothing(world):
+    matter, first = objected_matter(world)
+    notice = matter.notices.get()
+    second = services.objection_submit(
+        notice=notice, name="村民乙", phone="13800000001", text="请公开", client_key="k2"
+    )
+    for objection in (first, second):
+        services.objection_handle(user=world.supervisor_a1, objection_id=objection.pk, handling="已答复")
+    end_publication(matter)
+    assert objections_unhandled(today()) == []
+
+
+def test_one_open_objection_among_handled_ones_is_red_once(world):
+    matter, first = objected_matter(world)
+    notice = matter.notices.get()
+    services.objection_submit(notice=notice, name="村民乙", phone="13800000001", text="请公开", client_key="k2")
+    services.objection_submit(notice=notice, name="村民丙", phone="13800000002", text="有异议", client_key="k3")
+    services.objection_handle(user=world.supervisor_a1, objection_id=first.pk, handling="已答复")
+    end_publication(matter)
+    [warning] = objections_unhandled(today())
+    assert warning.subject_key == f"notice:{notice.pk}"
+
+
+def test_an_open_objection_on_another_notice_does_not_flag_this_one(world):
+    objected_matter(world)
+    quiet = to_step(world, apply_purchase(world), Step.PUBLISH_RESOLUTION)
+    end_publication(quiet)
+    # The objected notice is still running: nothing has ended with an objection open.
+    assert objections_unhandled(today()) == []
+
+
+# --- 7b. many objections to one notice within the hour (raised as they arrive) ------------------
+
+
+def test_objections_reaching_the_surge_count_within_the_hour_are_yellow(world, settings):
+    settings.OBJECTION_SURGE_COUNT = 2
+    matter, _objection = objected_matter(world)
+    notice = matter.notices.get()
+    services.objection_submit(notice=notice, name="村民乙", phone="13800000001", text="请公开", client_key="k2")
+    [warning] = warnings_of(WarningRule.OBJECTION_SURGE)
+    assert warning.level == WarningLevel.YELLOW and warning.matter == matter
+
+
+def test_objections_below_the_surge_count_or_older_than_the_hour_raise_nothing(world, settings):
+    settings.OBJECTION_SURGE_COUNT = 2
+    matter, first = objected_matter(world)
+    assert warnings_of(WarningRule.OBJECTION_SURGE) == []
+    # An objection from yesterday and one now are two in a day, not a flood within the hour.
+    type(first).objects.filter(pk=first.pk).update(submitted_at=timezone.now() - 2 * datetime.timedelta(hours=1))
+    notice = matter.notices.get()
+    services.objection_submit(notice=notice, name="村民乙", phone="13800000001", text="请公开", client_key="k2")
+    assert warnings_of(WarningRule.OBJECTION_SURGE) == []
+    assert objection_surge_check(notice=notice) is None
+
+
 # --- raising once, to the right people ---------------------------------------------------------
 
 
@@ -460,6 +526,17 @@ def every_rule_once(world, bank):
     make_contract(world.collective_a1, amount="60000.00", reference="")
     matter, _objection = objected_matter(world)
     end_publication(matter)
+    # The same quotation sheet on two matters; a contract of thirty years; an approval with no application file.
+    for _matter in range(2):
+        with_evidence(apply_purchase(world), world.secretary_a1)
+    make_contract(world.collective_a1, start=today(), end=today() + 30 * 366 * DAY)
+    world.rule_version.evidence_threshold = Decimal("30000.00")
+    world.rule_version.save()
+    unfiled = to_step(world, apply_purchase(world, total="50000.00", quotations=3), Step.APPROVE_BY_TOWNSHIP)
+    task = services.active_task(unfiled, Step.APPROVE_BY_TOWNSHIP)
+    services.step_perform(
+        user=world.leader_a, task_id=task.pk, decision="agree", opinion="同意", confirm_without_evidence=True
+    )
 
 
 def test_the_sweep_raises_every_rule_once(world, bank):

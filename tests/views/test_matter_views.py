@@ -175,13 +175,20 @@ def test_application_above_the_quotation_threshold_with_three_quotations_is_acce
     assert Matter.objects.get().asset_purchase.quotations.count() == 3
 
 
-@pytest.mark.parametrize("unit_price", ["0", "0.00", "-5"])
-def test_application_with_a_unit_price_not_above_zero_is_refused(client, world, unit_price):
+@pytest.mark.parametrize(
+    ("unit_price", "message"),
+    [
+        ("0", "Ensure this value is greater than or equal to 0.01."),
+        ("0.00", "Ensure this value is greater than or equal to 0.01."),
+        ("-5", "The amount cannot be negative."),
+    ],
+)
+def test_application_with_a_unit_price_not_above_zero_is_refused(client, world, unit_price, message):
     client.force_login(world.secretary_a1)
     data = purchase_post(world.collective_a1, total=unit_price, items=(("台式电脑", "办公设备", "1", unit_price),))
     response = client.post(create_url(), data)
     assert response.status_code == 400
-    assert "Ensure this value is greater than or equal to 0.01." in response.content.decode()
+    assert message in response.content.decode()
     assert not Matter.objects.exists()
 
 
