@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('organizations', '0004_batch_approval_limit_and_verbose_names'),
+        ('organizations', '0006_law_correct_rule_versions'),
     ]
 
     operations = [
