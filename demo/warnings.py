@@ -12,7 +12,15 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
-from demo.seed import asset_code, bands_reaching, cast_for, collective_code, purchase_data, resource_code
+from demo.seed import (
+    announce_meeting,
+    asset_code,
+    bands_reaching,
+    cast_for,
+    collective_code,
+    purchase_data,
+    resource_code,
+)
 from flows.models import Decision, Matter, NoticeKind, PaymentFrequency, Step
 from flows.services import (
     VoteInput,
@@ -270,6 +278,7 @@ def _unanimous_meeting(matter: Matter, cast) -> None:
         matter.next_step, matter.member_body
     )
     held_on = timezone.localdate()
+    announce_meeting(matter, cast, body)
     roster = meeting_roster(organization=matter.organization, body=body, on_date=held_on)
     meeting_record(
         user=cast.supervisor,

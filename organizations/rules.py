@@ -9,7 +9,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import MeetingBody, MeetingRule, OnFailedVote, Organization, RuleBand, RuleVersion, TransactionType
+from .models import (
+    LAW_NOTICE_DAYS,
+    MeetingBody,
+    MeetingRule,
+    OnFailedVote,
+    Organization,
+    RuleBand,
+    RuleVersion,
+    TransactionType,
+)
 
 
 def rule_version_in_force(*, county: Organization, on_date: datetime.date) -> RuleVersion:
@@ -105,6 +114,15 @@ DEFAULT_MEETING_RULES = {
     MeetingBody.MEMBER_REPRESENTATIVES: dict(quorum_numerator=2, quorum_denominator=3),
 }
 
+
+def attendance_defaults(body: str) -> dict:
+    """Notice days and proxies of a body as the law sets them: written proxies only at a 成员大会 (art. 27)."""
+    return {
+        "notice_days": LAW_NOTICE_DAYS[body][0] if body in LAW_NOTICE_DAYS else 0,
+        "proxies_per_attendee": 1 if body == MeetingBody.MEMBER_ASSEMBLY else 0,
+    }
+
+
 SMALL = dict(party_members=False, member_body="", township_approval=False)
 MEDIUM = dict(party_members=True, member_body=MeetingBody.VILLAGER_REPRESENTATIVES, township_approval=True)
 LARGE = dict(party_members=True, member_body=MeetingBody.MEMBER_ASSEMBLY, township_approval=True)
@@ -153,7 +171,12 @@ def rule_version_seed_defaults(
         note=_("Defaults from the law"),
     )
     for body, options in DEFAULT_MEETING_RULES.items():
-        MeetingRule.objects.create(rule_version=version, body=body, on_failed_vote=OnFailedVote.RETURN, **options)
+        MeetingRule.objects.create(
+            rule_version=version,
+            body=body,
+            on_failed_vote=OnFailedVote.RETURN,
+            **{**attendance_defaults(body), **options},
+        )
     for transaction_type, bands in DEFAULT_BANDS.items():
         for min_amount, max_amount, steps in bands:
             RuleBand.objects.create(
