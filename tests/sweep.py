@@ -28,9 +28,9 @@ from django.utils import timezone
 from administration.models import TrackedSession
 from documents.models import CorrectionRequest, Evidence, InspectorFlag, LedgerEntry, LedgerKind, RenderedDocument
 from flows import services
-from flows.models import Matter, Meeting, Notification, Objection, Step
+from flows.models import Matter, Meeting, MeetingNotice, Notification, Objection, Step
 from organizations.jurisdiction import can_see
-from organizations.models import ADMINISTRATOR_ROLES
+from organizations.models import ADMINISTRATOR_ROLES, MeetingBody
 from registers.models import (
     Asset,
     Contract,
@@ -53,6 +53,7 @@ PUBLIC_URL_NAMES = frozenset(
         "board:index",
         "board:village",
         "board:notice",
+        "board:meeting_notice",
         "documents:verify",
         "documents:verify_code",
         "login",
@@ -88,6 +89,7 @@ VICTIM_BY_NAME = {
     "flag_create": "matter",
     "correction_create": "matter",
     "notice": "notice",
+    "meeting_notice": "meeting_notice",
     "village": "village",
     "post_revoke": "post",
     "session_end": "session",
@@ -212,11 +214,20 @@ def build_victims(world) -> dict:
         recipient=world.secretary_a1, kind="task_new", title=MARKER, matter=matter
     )
     session = TrackedSession.objects.create(session_key="sweep-a1", user=world.secretary_a1, started_at=timezone.now())
+    meeting_notice = MeetingNotice.objects.create(
+        organization=collective,
+        body=MeetingBody.MEMBER_ASSEMBLY,
+        meets_at=timezone.now() + datetime.timedelta(days=12),
+        place=f"{MARKER}礼堂",
+        agenda=MARKER,
+        posted_by=world.supervisor_a1,
+    )
     return {
         "matter": matter,
         "task": task,
         "meeting": meeting,
         "notice": notice,
+        "meeting_notice": meeting_notice,
         "objection": objection,
         "evidence": evidence,
         "document": document,
