@@ -6,9 +6,11 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from PIL import Image
 
+from documents import rendering
 from documents.models import Evidence, LedgerEntry
 from flows import services
 from flows.models import AttendanceWay, Meeting, MeetingAttendance, MeetingNotice, Step
@@ -450,3 +452,16 @@ def test_notice_of_another_body_does_not_count(world):
     with pytest.raises(ValidationError) as error:
         record(world, matter, in_person=roster(world), notice=refresh_notice(other))
     assert "This notice announced another meeting." in " ".join(error.value.message_dict["notice"])
+
+
+def test_minutes_print_each_attendees_way_and_who_carried_a_proxy(world, assembly):
+    members = roster(world)
+    attendance = [online(members[11]), proxy(members[1], members[0]), proxy(members[3], members[2])]
+    meeting = record(world, assembly, in_person=members[0:10:2], attendance=attendance)
+    context = rendering.minutes_context(rendering.minutes_request(meeting=meeting))
+    ways = {member.pk: member.attendance.way for member in context["attendees"]}
+    assert ways[members[1].pk] == AttendanceWay.PROXY
+    assert ways[members[11].pk] == AttendanceWay.ONLINE
+    html = render_to_string("documents/pdf/minutes.html", context)
+    assert f"By written proxy（Proxy carried by {members[0].name}）" in html
+    assert "Online (instant messaging)" in html
