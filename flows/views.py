@@ -516,6 +516,8 @@ def meeting_create(request):
             "proxies_allowed": proxies_allowed,
             "sheet_problems": sheet_problems,
             "notices": notices,
+            "ways": AttendanceWay.choices,
+            "evidence_accept": ACCEPT_ATTRIBUTE,
         },
         status=status,
     )

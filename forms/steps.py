@@ -105,25 +105,34 @@ class MeetingForm(forms.Form):
                 widget=forms.ClearableFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}),
             )
 
+    def meeting_fields(self) -> list:
+        """The meeting's own fields, in order (the roster's controls are drawn by the page)."""
+        return [self[name] for name in ("held_on", "place", "chair", "minutes", "files")]
+
     def roster_rows(self) -> list[tuple[str, list[tuple]]]:
-        """(household, [(member, checkbox value, way, holder, scan)]) for the roster table, household by household."""
+        """(household, [(member, ticked, way, holder, household mates)]) for the roster table.
+
+        The page writes these controls itself: at village scale (hundreds of members, three controls each)
+        Django's widget templates would take most of the page's time."""
         ticked = set(self["attendees"].value() or [])
-        return [
-            (
-                household,
-                [
-                    (
-                        member,
-                        str(member.pk) in ticked,
-                        self[f"way_{member.pk}"],
-                        self[f"holder_{member.pk}"],
-                        self[f"scan_{member.pk}"],
-                    )
-                    for member in members
-                ],
+        rows = []
+        for household, members in self.households.items():
+            rows.append(
+                (
+                    household,
+                    [
+                        (
+                            member,
+                            str(member.pk) in ticked,
+                            str(self[f"way_{member.pk}"].value() or AttendanceWay.IN_PERSON),
+                            str(self[f"holder_{member.pk}"].value() or ""),
+                            [mate for mate in members if mate.pk != member.pk],
+                        )
+                        for member in members
+                    ],
+                )
             )
-            for household, members in self.households.items()
-        ]
+        return rows
 
     def attendance_inputs(self) -> list[AttendanceInput]:
         entries = []
