@@ -6,6 +6,7 @@ import io
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.forms import modelform_factory
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from PIL import Image
@@ -465,3 +466,15 @@ def test_minutes_print_each_attendees_way_and_who_carried_a_proxy(world, assembl
     html = render_to_string("documents/pdf/minutes.html", context)
     assert f"By written proxy（Proxy carried by {members[0].name}）" in html
     assert "Online (instant messaging)" in html
+
+
+def test_the_rule_tables_form_refuses_fewer_notice_days_than_the_law(world):
+    form_class = modelform_factory(
+        MeetingRule, fields=["body", "quorum_numerator", "quorum_denominator", "notice_days"]
+    )
+    rule = MeetingRule.objects.get(rule_version=world.rule_version, body=ASSEMBLY)
+    data = {"body": ASSEMBLY, "quorum_numerator": 2, "quorum_denominator": 3, "notice_days": 7}
+    form = form_class(data=data, instance=rule)
+    assert not form.is_valid()
+    assert "Rural Collective Economic Organisations Law, art. 27" in form.errors["notice_days"][0]
+    assert MeetingRule.objects.get(pk=rule.pk).notice_days == 10
