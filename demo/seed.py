@@ -27,6 +27,7 @@ from flows.services import (
     client_key_for,
     matter_apply,
     matter_withdraw,
+    meeting_notice_post,
     meeting_record,
     meeting_roster,
     objection_handle,
@@ -872,9 +873,34 @@ def _revise(matter: Matter, cast: Cast) -> None:
     _perform(matter, Step.APPLY, cast.secretary, Decision.SUBMIT, "已按意见修改，重新提交。", data=data)
 
 
+def announce_meeting(matter: Matter, cast: Cast, body: str) -> None:
+    """Post the notice of the meeting on the public board, as if its notice days had passed (a 成员大会: 10).
+
+    The demo lets the days pass by moving the notice's dates into the past, saved (the log covers notices)."""
+    days = MeetingRule.objects.get(rule_version=matter.rule_version, body=body).notice_days
+    if not days:
+        return
+    today = timezone.localdate()
+    notice = meeting_notice_post(
+        user=cast.supervisor,
+        organization=matter.organization,
+        body=body,
+        meets_at=timezone.make_aware(
+            datetime.datetime.combine(today + datetime.timedelta(days=days), datetime.time(23, 0))
+        ),
+        place="村委会会议室",
+        agenda=f"审议：{matter.title}（{matter.amount}元）",
+        matters=[matter],
+    )
+    notice.posted_at -= datetime.timedelta(days=days)
+    notice.meets_at -= datetime.timedelta(days=days)
+    notice.save(update_fields=["posted_at", "meets_at"])
+
+
 def _hold_meeting(matter: Matter, cast: Cast, rng: random.Random, *, passing: bool) -> None:
     body = MEETING_STEPS.get(matter.next_step, matter.member_body)
     held_on = timezone.localdate()
+    announce_meeting(matter, cast, body)
     roster = meeting_roster(organization=matter.organization, body=body, on_date=held_on)
     # Five in six attend: above every default quorum (more than half, two thirds).
     attending = rng.sample(roster, len(roster) - len(roster) // 6)

@@ -13,7 +13,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from demo.scans import scanned_quotation
-from demo.seed import _drive, asset_code, bands_reaching, cast_for, collective_code, purchase_data, resource_code
+from demo.seed import (
+    _drive,
+    announce_meeting,
+    asset_code,
+    bands_reaching,
+    cast_for,
+    collective_code,
+    purchase_data,
+    resource_code,
+)
 from flows.models import Decision, Matter, NoticeKind, PaymentFrequency, Step
 from flows.services import (
     VoteInput,
@@ -278,6 +287,7 @@ def _unanimous_meeting(matter: Matter, cast) -> None:
         matter.next_step, matter.member_body
     )
     held_on = timezone.localdate()
+    announce_meeting(matter, cast, body)
     roster = meeting_roster(organization=matter.organization, body=body, on_date=held_on)
     meeting_record(
         user=cast.supervisor,

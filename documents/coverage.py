@@ -312,6 +312,8 @@ def cover_the_product() -> None:
     cover("flows.MemberCandidate")
     cover("flows.EquityTransfer", **kept)
     cover("flows.Meeting", matter=None, **kept)
+    cover("flows.MeetingAttendance", matter=None, **kept)
+    cover("flows.MeetingNotice", matter=None, **kept)
     cover("flows.MeetingDecision", **kept)
     cover("flows.Notice", **kept)
     cover("flows.Objection", matter="notice__matter", **kept)

@@ -23,6 +23,10 @@ class Evidence(models.Model):
     meeting = models.ForeignKey(
         "flows.Meeting", null=True, blank=True, on_delete=models.PROTECT, related_name="evidence"
     )
+    # The scanned written authorisation of one member's proxy at a meeting.
+    attendance = models.ForeignKey(
+        "flows.MeetingAttendance", null=True, blank=True, on_delete=models.PROTECT, related_name="authorisations"
+    )
     file = models.FileField(upload_to=evidence_path)
     original_name = models.CharField(_("original name"), max_length=255)
     content_type = models.CharField(_("type"), max_length=50)

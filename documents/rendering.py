@@ -326,13 +326,18 @@ def minutes_context(document: RenderedDocument) -> dict:
         .prefetch_related("attendees", "decisions__matter")
         .get(pk=document.meeting_id)
     )
+    # How each attended (in person, online, by whose proxy); meetings recorded before ways have none.
+    ways = {row.member_id: row for row in meeting.attendance.select_related("proxy_holder")}
+    attendees = sorted(meeting.attendees.all(), key=lambda member: (member.household, member.pk))
+    for member in attendees:
+        member.attendance = ways.get(member.pk)
     return {
         **_footer_context(document),
         "document": document,
         "meeting": meeting,
         "collective": meeting.organization,
         "village": _place(meeting.organization, OrganizationKind.VILLAGE),
-        "attendees": sorted(meeting.attendees.all(), key=lambda member: (member.household, member.pk)),
+        "attendees": attendees,
         "decisions": list(meeting.decisions.all()),
         "recorded_by": display_name(meeting.recorded_by),
     }

@@ -76,7 +76,15 @@ def evidence_next_position(*, matter: Matter, step: str) -> int:
 
 
 def evidence_store(
-    *, matter, step: str, upload: UploadedFile, user, step_record=None, meeting=None, position: int | None = None
+    *,
+    matter,
+    step: str,
+    upload: UploadedFile,
+    user,
+    step_record=None,
+    meeting=None,
+    attendance=None,
+    position: int | None = None,
 ) -> Evidence:
     """Check, fingerprint and store one file as evidence of a step; it goes after the step's files unless told."""
     inspection = evidence_inspect(upload=upload)
@@ -90,6 +98,7 @@ def evidence_store(
         step=step,
         step_record=step_record,
         meeting=meeting,
+        attendance=attendance,
         original_name=clean_original_name(upload.name),
         content_type=inspection.mime,
         extension=inspection.extension,

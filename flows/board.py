@@ -21,7 +21,7 @@ from organizations.models import Organization, OrganizationKind
 from protection.addresses import client_address
 
 from . import services
-from .models import Notice, Objection
+from .models import MeetingNotice, Notice, Objection
 
 LATEST_PER_VILLAGE = 3
 RECEIPT_SESSION_KEY = "board_objection_receipt"
@@ -72,7 +72,30 @@ def board_index(request):
 def board_village(request, pk: int):
     village = get_object_or_404(Organization.objects.select_related("parent"), pk=pk, kind=OrganizationKind.VILLAGE)
     notices = Notice.objects.filter(organization__path__startswith=village.path).select_related("matter")[:100]
-    return render(request, "board/village.html", {"village": village, "notices": notices, "now": timezone.now()})
+    now = timezone.now()
+    # Meetings still to come first, soonest first; then the latest held (a notice stays up as their record).
+    meeting_notices = MeetingNotice.objects.filter(organization__path__startswith=village.path).select_related(
+        "organization"
+    )
+    upcoming = list(meeting_notices.filter(meets_at__gte=now).order_by("meets_at", "pk")[:20])
+    past = list(meeting_notices.filter(meets_at__lt=now).order_by("-meets_at", "-pk")[:10])
+    return render(
+        request,
+        "board/village.html",
+        {"village": village, "notices": notices, "now": now, "upcoming_meetings": upcoming, "past_meetings": past},
+    )
+
+
+def meeting_notice_detail(request, pk: int):
+    """The notice of a meeting as the board shows it: body, time, place and agenda."""
+    notice = get_object_or_404(
+        MeetingNotice.objects.select_related("organization__parent").prefetch_related("matters"), pk=pk
+    )
+    return render(
+        request,
+        "board/meeting_notice.html",
+        {"notice": notice, "village": notice.organization.parent, "now": timezone.now()},
+    )
 
 
 def notice_detail(request, pk: int):

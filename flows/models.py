@@ -176,6 +176,49 @@ class StepRecord(models.Model):
         return f"{self.get_step_display()}: {self.get_decision_display()}"
 
 
+class MeetingNotice(models.Model):
+    """The announcement of a meeting on the village's public board: its time, place and agenda, days ahead."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        verbose_name=_("collective"),
+        on_delete=models.PROTECT,
+        related_name="meeting_notices",
+    )
+    body = models.CharField(_("body"), max_length=30, choices=MeetingBody.choices)
+    meets_at = models.DateTimeField(_("meets at"))
+    place = models.CharField(_("place"), max_length=100)
+    agenda = models.TextField(_("agenda"))
+    matters = models.ManyToManyField(
+        Matter, verbose_name=_("matters on the agenda"), related_name="meeting_notices", blank=True
+    )
+    posted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("posted by"), on_delete=models.PROTECT, related_name="+"
+    )
+    # Not auto_now_add: the days of notice are counted from it, and tests let those days pass by moving it.
+    posted_at = models.DateTimeField(_("posted at"), default=timezone.now)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-posted_at", "-pk"]
+        verbose_name = _("meeting notice")
+        verbose_name_plural = _("meeting notices")
+
+    def __str__(self):
+        return f"{self.get_body_display()} {timezone.localtime(self.meets_at):%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self):
+        return reverse("board:meeting_notice", args=[self.pk])
+
+    @property
+    def meets_on(self):
+        return timezone.localtime(self.meets_at).date()
+
+    @property
+    def posted_on(self):
+        return timezone.localtime(self.posted_at).date()
+
+
 class Meeting(models.Model):
     """A meeting of one body of a village; it may decide several pending matters."""
 
@@ -192,6 +235,15 @@ class Meeting(models.Model):
     households_attended = models.PositiveIntegerField(default=0)
     minutes = models.TextField(_("minutes"))
     recorded_at = models.DateTimeField(auto_now_add=True)
+    # The public notice that announced the meeting, where its body needs one.
+    notice = models.ForeignKey(
+        MeetingNotice,
+        verbose_name=_("meeting notice"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="meetings",
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -204,6 +256,49 @@ class Meeting(models.Model):
 
     def get_absolute_url(self):
         return reverse("flows:meeting_detail", args=[self.pk])
+
+
+class AttendanceWay(models.TextChoices):
+    """How a member attends (农村集体经济组织法 art. 27)."""
+
+    IN_PERSON = "in_person", _("In person")
+    ONLINE = "online", _("Online (instant messaging)")
+    PROXY = "proxy", _("By written proxy")
+
+
+class MeetingAttendance(models.Model):
+    """One member counted as attending a meeting, and how; a proxy names the household member who carried it.
+
+    The scanned written authorisation of a proxy is an evidence file (documents.Evidence.attendance)."""
+
+    meeting = models.ForeignKey(Meeting, on_delete=models.PROTECT, related_name="attendance")
+    member = models.ForeignKey("registers.Member", verbose_name=_("member"), on_delete=models.PROTECT, related_name="+")
+    way = models.CharField(_("attended"), max_length=20, choices=AttendanceWay.choices, default=AttendanceWay.IN_PERSON)
+    proxy_holder = models.ForeignKey(
+        "registers.Member",
+        verbose_name=_("proxy carried by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["meeting", "member__household", "member__name", "pk"]
+        verbose_name = _("meeting attendance")
+        verbose_name_plural = _("meeting attendance")
+        constraints = [
+            models.UniqueConstraint(fields=["meeting", "member"], name="one_attendance_per_member"),
+            models.CheckConstraint(
+                condition=(models.Q(way="proxy") & models.Q(proxy_holder__isnull=False))
+                | (~models.Q(way="proxy") & models.Q(proxy_holder__isnull=True)),
+                name="proxy_names_its_holder",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.member}: {self.get_way_display()}"
 
 
 class MeetingDecision(models.Model):

@@ -21,7 +21,7 @@ from viewflow.workflow.status import STATUS
 from documents.rendering import dossier_request
 from documents.services import evidence_check, evidence_store
 from organizations.jurisdiction import require_act
-from organizations.models import MeetingBody, MeetingRule, OnFailedVote, OrganizationKind, Role
+from organizations.models import LAW_NOTICE_DAYS, MeetingBody, MeetingRule, OnFailedVote, OrganizationKind, Role
 from organizations.people import display_name
 from organizations.rules import band_for, evaluate_vote, rule_version_in_force
 from organizations.signals import security_event
@@ -35,12 +35,15 @@ from .catalogue import flow_for
 from .models import (
     END,
     SPINE,
+    AttendanceWay,
     Decision,
     DelegatedTask,
     Matter,
     MatterStatus,
     Meeting,
+    MeetingAttendance,
     MeetingDecision,
+    MeetingNotice,
     Notice,
     NoticeKind,
     Objection,
@@ -403,6 +406,205 @@ class VoteInput:
     votes_abstain: int
 
 
+@dataclass(frozen=True)
+class AttendanceInput:
+    """One member counted as attending: how, and for a written proxy who carried it and the scan of it."""
+
+    member_id: int
+    way: str = AttendanceWay.IN_PERSON
+    proxy_holder_id: int | None = None
+    authorisation: object = None  # the uploaded scan of the written authorisation
+
+
+# Who may post the notice of a meeting: the council's chair (the secretary) and the supervisor who records it.
+NOTICE_ROLES = {Role.VILLAGE_SECRETARY, Role.VILLAGE_SUPERVISOR}
+
+
+def meeting_notice_post(
+    *,
+    user,
+    organization,
+    body: str,
+    meets_at: datetime.datetime,
+    place: str,
+    agenda: str,
+    matters: Sequence[Matter] = (),
+) -> MeetingNotice:
+    """Post a meeting's time, place and agenda on the village's public board, the body's notice days ahead."""
+    require_act(user, organization, NOTICE_ROLES)
+    if body not in MeetingBody.values:
+        raise ValidationError({"body": _("Choose a meeting body.")})
+    if meets_at <= timezone.now():
+        raise ValidationError({"meets_at": _("A notice announces a meeting still to come.")})
+    versions = {matter.rule_version_id for matter in matters}
+    versions.add(rule_version_in_force(county=organization.county, on_date=timezone.localdate()).pk)
+    days = max(
+        MeetingRule.objects.filter(rule_version_id__in=versions, body=body).values_list("notice_days", flat=True),
+        default=0,
+    )
+    earliest = timezone.localdate() + datetime.timedelta(days=days)
+    if timezone.localtime(meets_at).date() < earliest:
+        law = LAW_NOTICE_DAYS.get(body)
+        raise ValidationError(
+            {
+                "meets_at": _(
+                    "A %(body)s is announced at least %(days)s days ahead (%(article)s): "
+                    "posted today, the earliest day it may meet is %(earliest)s."
+                )
+                % {
+                    "body": MeetingBody(body).label,
+                    "days": days,
+                    "article": law[1] if law else _("the county's rules"),
+                    "earliest": earliest.isoformat(),
+                }
+            }
+        )
+    for matter in matters:
+        if matter.organization_id != organization.pk or not matter.is_open:
+            raise ValidationError(_("%(title)s is not an open matter of this village.") % {"title": matter.title})
+        if step_for_meeting(matter, body) not in matter.required_steps:
+            raise ValidationError(_("%(title)s does not go to this meeting body.") % {"title": matter.title})
+    with transaction.atomic():
+        notice = MeetingNotice(
+            organization=organization, body=body, meets_at=meets_at, place=place, agenda=agenda, posted_by=user
+        )
+        notice.full_clean()
+        notice.save()
+        notice.matters.set(matters)
+    return notice
+
+
+def meeting_notice_for(*, organization, body: str, held_on: datetime.date) -> MeetingNotice | None:
+    """The notice a meeting held on the day answers: the one announcing that day, else the latest posted before."""
+    notices = MeetingNotice.objects.filter(organization=organization, body=body).order_by("-posted_at", "-pk")
+    announcing = [notice for notice in notices[:50] if notice.meets_on == held_on]
+    if announcing:
+        return announcing[0]
+    return next((notice for notice in notices[:50] if notice.posted_on <= held_on), None)
+
+
+def _check_notice(*, organization, body: str, held_on: datetime.date, notice, days: int):
+    """The meeting's notice, refused when it was not posted the notice days before the meeting."""
+    if notice is None and days:
+        notice = meeting_notice_for(organization=organization, body=body, held_on=held_on)
+    if notice is None:
+        if days:
+            raise ValidationError(
+                {
+                    "notice": _(
+                        "A %(body)s needs its time, place and agenda on the public board at least %(days)s days "
+                        "ahead; no notice of it was posted. Post the notice first."
+                    )
+                    % {"body": MeetingBody(body).label, "days": days}
+                }
+            )
+        return None
+    if notice.organization_id != organization.pk or notice.body != body:
+        raise ValidationError({"notice": _("This notice announced another meeting.")})
+    earliest = notice.posted_on + datetime.timedelta(days=days)
+    if held_on < earliest:
+        raise ValidationError(
+            {
+                "notice": _(
+                    "The notice was posted on %(posted)s: a meeting held on %(held)s had %(given)s days' notice, "
+                    "%(days)s are needed. The earliest day it may be held is %(earliest)s."
+                )
+                % {
+                    "posted": notice.posted_on.isoformat(),
+                    "held": held_on.isoformat(),
+                    "given": max((held_on - notice.posted_on).days, 0),
+                    "days": days,
+                    "earliest": earliest.isoformat(),
+                }
+            }
+        )
+    if days and held_on != notice.meets_on:
+        raise ValidationError(
+            {
+                "notice": _(
+                    "The notice announced the meeting for %(announced)s, not %(held)s; "
+                    "a meeting on another day needs a notice of its own."
+                )
+                % {"announced": notice.meets_on.isoformat(), "held": held_on.isoformat()}
+            }
+        )
+    return notice
+
+
+def _check_attendance(
+    *, organization, roster: Sequence[Member], entries: dict[int, AttendanceInput], proxies_allowed: int
+) -> None:
+    """Ways, proxies and scans as the law counts them; every problem is named, member by member."""
+    on_roster = {member.pk: member for member in roster}
+    if not set(entries) <= set(on_roster):
+        raise ValidationError({"attendees": _("Only people on this body's roster can be recorded as attending.")})
+    errors = []
+    carried: dict[int, list[Member]] = {}
+    for member_id, entry in entries.items():
+        member = on_roster[member_id]
+        if entry.way not in AttendanceWay.values:
+            errors.append(_("%(name)s: choose how they attended.") % {"name": member.name})
+            continue
+        if entry.way != AttendanceWay.PROXY:
+            continue
+        words = {"name": member.name, "household": member.household}
+        holder = on_roster.get(entry.proxy_holder_id) or (
+            Member.objects.filter(organization=organization, pk=entry.proxy_holder_id).first()
+            if entry.proxy_holder_id
+            else None
+        )
+        if proxies_allowed == 0:
+            errors.append(_("%(name)s: this meeting body takes no written proxies in the county's rules.") % words)
+            continue
+        if holder is None:
+            errors.append(_("%(name)s attended by proxy: name the household member who carried it.") % words)
+            continue
+        words["holder"] = holder.name
+        if holder.pk == member.pk:
+            errors.append(_("%(name)s cannot carry their own proxy.") % words)
+            continue
+        if holder.household != member.household:
+            errors.append(
+                _(
+                    "%(name)s's proxy: %(holder)s is not of the same household (%(household)s); a written proxy "
+                    "goes only to a member of one's own household."
+                )
+                % words
+            )
+            continue
+        holder_entry = entries.get(holder.pk)
+        if holder_entry is None or holder_entry.way == AttendanceWay.PROXY:
+            errors.append(
+                _("%(name)s's proxy: %(holder)s, who carried it, is not recorded as attending in person or online.")
+                % words
+            )
+            continue
+        if entry.authorisation is None:
+            errors.append(_("%(name)s's proxy: attach the scan of the written authorisation.") % words)
+            continue
+        try:
+            evidence_check(upload=entry.authorisation)
+        except ValidationError as error:
+            errors.extend(
+                _("%(name)s's proxy scan: %(reason)s") % {**words, "reason": reason} for reason in error.messages
+            )
+            continue
+        carried.setdefault(holder.pk, []).append(member)
+    for holder_id, members in carried.items():
+        if len(members) > proxies_allowed:
+            errors.append(
+                _("%(holder)s carries %(count)s proxies (%(names)s); the county allows %(limit)s per attendee.")
+                % {
+                    "holder": on_roster[holder_id].name,
+                    "count": len(members),
+                    "names": "、".join(member.name for member in members),
+                    "limit": proxies_allowed,
+                }
+            )
+    if errors:
+        raise ValidationError({"attendees": errors})
+
+
 def meeting_record(
     *,
     user,
@@ -412,25 +614,24 @@ def meeting_record(
     place: str,
     chair: str,
     minutes: str,
-    attendee_ids: Sequence[int],
+    attendee_ids: Sequence[int] = (),
     votes: Sequence[VoteInput],
     uploads: Sequence = (),
+    attendance: Sequence[AttendanceInput] = (),
+    notice: MeetingNotice | None = None,
 ) -> Meeting:
-    """Record a meeting and its vote on each matter of its agenda; passing votes move the matters on."""
+    """Record a meeting and its vote on each matter of its agenda; passing votes move the matters on.
+
+    ``attendee_ids`` attended in person; ``attendance`` gives the way of others (online, by written proxy)."""
     require_act(user, organization, {Role.VILLAGE_SUPERVISOR})
     if held_on > timezone.localdate():
         raise ValidationError({"held_on": _("A meeting cannot be recorded before it is held.")})
     if not votes:
         raise ValidationError(_("Put at least one pending matter on the agenda."))
     roster = meeting_roster(organization=organization, body=body, on_date=held_on)
-    roster_ids = {member.pk for member in roster}
-    attendee_ids = set(attendee_ids)
-    if not attendee_ids <= roster_ids:
-        raise ValidationError({"attendees": _("Only people on this body's roster can be recorded as attending.")})
-    attendees = [member for member in roster if member.pk in attendee_ids]
-    households_expected = len({member.household for member in roster})
-    households_attended = len({member.household for member in attendees})
-    outcomes = []
+    entries = {member_id: AttendanceInput(member_id=member_id) for member_id in attendee_ids}
+    entries.update({entry.member_id: entry for entry in attendance})
+    rules = []
     for vote in votes:
         matter = vote.matter
         if matter.organization_id != organization.pk or not matter.is_open:
@@ -442,9 +643,29 @@ def meeting_record(
         step = step_for_meeting(matter, body)
         if step is None or matter.next_step != step:
             raise ValidationError(_("%(title)s is not waiting for this meeting body.") % {"title": matter.title})
+        rules.append(MeetingRule.objects.get(rule_version=matter.rule_version, body=body))
+    notice = _check_notice(
+        organization=organization,
+        body=body,
+        held_on=held_on,
+        notice=notice,
+        days=max(rule.notice_days for rule in rules),
+    )
+    _check_attendance(
+        organization=organization,
+        roster=roster,
+        entries=entries,
+        proxies_allowed=min(rule.proxies_per_attendee for rule in rules),
+    )
+    attendees = [member for member in roster if member.pk in entries]
+    households_expected = len({member.household for member in roster})
+    households_attended = len({member.household for member in attendees})
+    outcomes = []
+    for vote, rule in zip(votes, rules, strict=True):
+        matter = vote.matter
         if vote.votes_for + vote.votes_against + vote.votes_abstain > len(attendees):
             raise ValidationError(_("%(title)s: more votes than people attending.") % {"title": matter.title})
-        rule = MeetingRule.objects.get(rule_version=matter.rule_version, body=body)
+        # In person, online and by written proxy all count as attending (农村集体经济组织法 art. 27).
         outcome = evaluate_vote(
             rule=rule,
             expected=len(roster),
@@ -455,7 +676,7 @@ def meeting_record(
         )
         if not outcome.quorate:
             raise ValidationError(outcome.reason)
-        outcomes.append((vote, step, outcome))
+        outcomes.append((vote, step_for_meeting(matter, body), outcome))
     _check_files(uploads)
 
     with transaction.atomic():
@@ -471,10 +692,22 @@ def meeting_record(
             attended_count=len(attendees),
             households_expected=households_expected,
             households_attended=households_attended,
+            notice=notice,
         )
         meeting.full_clean()
         meeting.save()
         meeting.attendees.set(attendees)
+        proxies = []
+        for member in attendees:
+            entry = entries[member.pk]
+            row = MeetingAttendance.objects.create(
+                meeting=meeting,
+                member=member,
+                way=entry.way,
+                proxy_holder_id=entry.proxy_holder_id if entry.way == AttendanceWay.PROXY else None,
+            )
+            if entry.way == AttendanceWay.PROXY:
+                proxies.append((row, entry.authorisation))
         for vote, step, outcome in outcomes:
             decision = MeetingDecision.objects.create(
                 meeting=meeting,
@@ -492,15 +725,13 @@ def meeting_record(
                 task.flow_task.run(task, decision=decision)
             except TransitionNotAllowed as error:
                 raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title}) from error
-        for upload in uploads:
-            for vote in votes:
-                evidence_store(
-                    matter=vote.matter,
-                    step=step_for_meeting(vote.matter, body),
-                    upload=upload,
-                    user=user,
-                    meeting=meeting,
-                )
+        for vote in votes:
+            step = step_for_meeting(vote.matter, body)
+            for upload in uploads:
+                evidence_store(matter=vote.matter, step=step, upload=upload, user=user, meeting=meeting)
+            for row, scan in proxies:
+                scan.seek(0)
+                evidence_store(matter=vote.matter, step=step, upload=scan, user=user, meeting=meeting, attendance=row)
     return meeting
 
 

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -21,21 +21,24 @@ from forms.steps import (
     EVIDENCE_HELP_TEXT,
     AgendaVoteForm,
     MeetingForm,
+    MeetingNoticeForm,
     ObjectionHandlingForm,
     StepActionForm,
     WithdrawForm,
 )
 from listing.keyset import KeysetPage, page_from_request
 from organizations.jurisdiction import can_act, get_for_user, visible, visible_organizations
-from organizations.models import MeetingBody, OrganizationKind, Role, TransactionType
+from organizations.models import MeetingBody, MeetingRule, OrganizationKind, Role, TransactionType
+from organizations.rules import rule_version_in_force
+from registers.exports import XLSX_CONTENT_TYPE
 
-from . import selectors, services
+from . import selectors, services, sign_in_sheet
 from .batch import BATCH_STEPS, batch_alone_reason
 from .catalogue import available_types, flow_for
 from .disclosure import disclosure_for
 from .filters import INBOX_SORTING, MATTER_LIST_SORTING, MatterFilterForm
 from .history import history_lines
-from .models import Decision, Matter, MatterStatus, Meeting, Objection, Step
+from .models import AttendanceWay, Decision, Matter, MatterStatus, Meeting, MeetingNotice, Objection, Step
 
 
 def conflict(request, message: str):
@@ -380,11 +383,8 @@ def _supervised_collectives(user):
     return [org for org in collectives if can_act(user, org, {Role.VILLAGE_SUPERVISOR})]
 
 
-@login_required
-def meeting_create(request):
-    collectives = _supervised_collectives(request.user)
-    if not collectives:
-        raise PermissionDenied
+def _meeting_place(request, collectives):
+    """The collective and body a meeting page is for, from the query or the form."""
     chosen = request.GET.get("organization") or request.POST.get("organization") or str(collectives[0].pk)
     organization = next((org for org in collectives if str(org.pk) == chosen), None)
     if organization is None:
@@ -392,18 +392,88 @@ def meeting_create(request):
     body = request.POST.get("body") or request.GET.get("body") or MeetingBody.TWO_COMMITTEES
     if body not in MeetingBody.values:
         raise Http404
-    roster = services.meeting_roster(organization=organization, body=body, on_date=timezone.localdate())
-    pending = [
+    return organization, body
+
+
+def _proxies_allowed(organization, body: str) -> int:
+    version = rule_version_in_force(county=organization.county, on_date=timezone.localdate())
+    rule = MeetingRule.objects.filter(rule_version=version, body=body).first()
+    return rule.proxies_per_attendee if rule else 0
+
+
+def _pending_for(organization, body: str) -> list[Matter]:
+    return [
         matter
         for matter in Matter.objects.filter(
             organization=organization, status=MatterStatus.IN_PROGRESS, next_step__in=selectors.MEETING_STEP_VALUES
         )
         if services.step_for_meeting(matter, body) == matter.next_step
     ]
+
+
+def _imported_initial(request, rows) -> dict:
+    """The page as the supervisor filled it in, with the attendance of the imported sheet in place of theirs."""
+    initial = {name: request.POST.get(name, "") for name in ("body", "notice", "held_on", "place", "chair", "minutes")}
+    initial["attendees"] = [str(row.member.pk) for row in rows]
+    for row in rows:
+        initial[f"way_{row.member.pk}"] = row.way
+        if row.holder is not None:
+            initial[f"holder_{row.member.pk}"] = str(row.holder.pk)
+    return initial
+
+
+@login_required
+def meeting_create(request):
+    collectives = _supervised_collectives(request.user)
+    if not collectives:
+        raise PermissionDenied
+    organization, body = _meeting_place(request, collectives)
+    roster = services.meeting_roster(organization=organization, body=body, on_date=timezone.localdate())
+    pending = _pending_for(organization, body)
+    notices = MeetingNotice.objects.filter(organization=organization, body=body)[:20]
+    proxies_allowed = _proxies_allowed(organization, body)
     data = request.POST if request.method == "POST" else None
-    form = MeetingForm(data=data, files=request.FILES or None, roster=roster, initial={"body": body})
+    form = MeetingForm(data=data, files=request.FILES or None, roster=roster, notices=notices, initial={"body": body})
     vote_forms = [(matter, AgendaVoteForm(data=data, prefix=f"m{matter.pk}")) for matter in pending]
-    if request.method == "POST" and form.is_valid() and all(f.is_valid() for _m, f in vote_forms):
+    sheet_problems = []
+    status = 400 if request.method == "POST" else 200
+    if request.method == "POST" and request.POST.get("action") == "import":
+        upload = request.FILES.get("sign_in_sheet")
+        if upload is None:
+            sheet_problems = [sign_in_sheet.SheetProblem(0, "", _("Choose the filled-in sign-in sheet to import."))]
+        else:
+            try:
+                rows = sign_in_sheet.sheet_read(upload=upload, roster=roster, proxies_allowed=proxies_allowed)
+            except sign_in_sheet.SheetError as error:
+                sheet_problems = error.problems
+            else:
+                ways = [row.way for row in rows]
+                messages.success(
+                    request,
+                    _(
+                        "Imported the sign-in sheet: %(in_person)s in person, %(online)s online, %(proxy)s by proxy. "
+                        "Check the roster, attach the proxies' scans and record the meeting."
+                    )
+                    % {
+                        "in_person": ways.count(AttendanceWay.IN_PERSON),
+                        "online": ways.count(AttendanceWay.ONLINE),
+                        "proxy": ways.count(AttendanceWay.PROXY),
+                    },
+                )
+                form = MeetingForm(roster=roster, notices=notices, initial=_imported_initial(request, rows))
+                vote_forms = [
+                    (matter, AgendaVoteForm(initial=_vote_initial(request, matter), prefix=f"m{matter.pk}"))
+                    for matter in pending
+                ]
+                status = 200
+        if sheet_problems:
+            # Nothing of the sheet is taken: the page comes back as it was sent, with the report.
+            form = MeetingForm(roster=roster, notices=notices, initial=_posted_initial(request, form))
+            vote_forms = [
+                (matter, AgendaVoteForm(initial=_vote_initial(request, matter), prefix=f"m{matter.pk}"))
+                for matter in pending
+            ]
+    elif request.method == "POST" and form.is_valid() and all(f.is_valid() for _m, f in vote_forms):
         votes = [
             services.VoteInput(
                 matter=matter,
@@ -414,6 +484,7 @@ def meeting_create(request):
             for matter, vote_form in vote_forms
             if vote_form.cleaned_data["on_agenda"]
         ]
+        chosen_notice = form.cleaned_data["notice"]
         try:
             meeting = services.meeting_record(
                 user=request.user,
@@ -423,9 +494,10 @@ def meeting_create(request):
                 place=form.cleaned_data["place"],
                 chair=form.cleaned_data["chair"],
                 minutes=form.cleaned_data["minutes"],
-                attendee_ids=[int(pk) for pk in form.cleaned_data["attendees"]],
+                attendance=form.attendance_inputs(),
                 votes=votes,
                 uploads=form.cleaned_data["files"],
+                notice=next((n for n in notices if str(n.pk) == chosen_notice), None),
             )
         except services.TaskConflict as error:
             return conflict(request, str(error))
@@ -434,7 +506,6 @@ def meeting_create(request):
         else:
             messages.success(request, _("The meeting was recorded."))
             return redirect(meeting)
-    status = 400 if request.method == "POST" else 200
     return render(
         request,
         "flows/meeting_form.html",
@@ -446,6 +517,102 @@ def meeting_create(request):
             "body": body,
             "bodies": MeetingBody.choices,
             "roster": roster,
+            "proxies_allowed": proxies_allowed,
+            "sheet_problems": sheet_problems,
+            "notices": notices,
+            "ways": AttendanceWay.choices,
+            "evidence_accept": ACCEPT_ATTRIBUTE,
+        },
+        status=status,
+    )
+
+
+def _posted_initial(request, form) -> dict:
+    initial = {name: request.POST.get(name, "") for name in ("body", "notice", "held_on", "place", "chair", "minutes")}
+    initial["attendees"] = request.POST.getlist("attendees")
+    for name in form.fields:
+        if name.startswith(("way_", "holder_")) and name in request.POST:
+            initial[name] = request.POST[name]
+    return initial
+
+
+def _vote_initial(request, matter: Matter) -> dict:
+    prefix = f"m{matter.pk}-"
+    return {
+        name: request.POST.get(prefix + name)
+        for name in ("on_agenda", "votes_for", "votes_against", "votes_abstain")
+        if request.POST.get(prefix + name)
+    }
+
+
+@login_required
+def sign_in_sheet_template(request):
+    """The roster of a meeting body as a sign-in sheet (Excel) to print, sign, fill in and import."""
+    collectives = _supervised_collectives(request.user)
+    if not collectives:
+        raise PermissionDenied
+    organization, body = _meeting_place(request, collectives)
+    roster = services.meeting_roster(organization=organization, body=body, on_date=timezone.localdate())
+    title = f"{organization} · {MeetingBody(body).label}"
+    content = sign_in_sheet.sheet_template(roster=roster, title=title)
+    return FileResponse(
+        iter([content]),
+        as_attachment=True,
+        filename=f"sign-in-{organization.code}-{body}.xlsx",
+        content_type=XLSX_CONTENT_TYPE,
+    )
+
+
+def _notice_collectives(user):
+    collectives = visible_organizations(user, kind=OrganizationKind.COLLECTIVE)
+    return [org for org in collectives if can_act(user, org, services.NOTICE_ROLES)]
+
+
+@login_required
+def meeting_notice_create(request):
+    """Post the notice of a meeting (time, place, agenda) on the village's public board."""
+    collectives = _notice_collectives(request.user)
+    if not collectives:
+        raise PermissionDenied
+    organization, body = _meeting_place(request, collectives)
+    candidates = [
+        matter
+        for matter in Matter.objects.filter(organization=organization, status=MatterStatus.IN_PROGRESS)
+        if services.step_for_meeting(matter, body) in matter.required_steps
+    ]
+    form = MeetingNoticeForm(data=request.POST or None, matters=candidates, initial={"body": body})
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            chosen = set(form.cleaned_data["matters"])
+            try:
+                notice = services.meeting_notice_post(
+                    user=request.user,
+                    organization=organization,
+                    body=form.cleaned_data["body"],
+                    meets_at=form.cleaned_data["meets_at"],
+                    place=form.cleaned_data["place"],
+                    agenda=form.cleaned_data["agenda"],
+                    matters=[matter for matter in candidates if str(matter.pk) in chosen],
+                )
+            except ValidationError as error:
+                _add_errors(form, error)
+            else:
+                messages.success(request, _("The meeting notice is on the village's public board."))
+                return redirect(notice)
+    return render(
+        request,
+        "flows/meeting_notice_form.html",
+        {
+            "form": form,
+            "organization": organization,
+            "collectives": collectives,
+            "body": body,
+            "bodies": MeetingBody.choices,
+            "notices": visible(
+                request.user, MeetingNotice.objects.select_related("organization").filter(organization=organization)
+            )[:20],
         },
         status=status,
     )
@@ -460,7 +627,17 @@ def meeting_detail(request, pk: int):
         ),
         pk,
     )
-    return render(request, "flows/meeting_detail.html", {"meeting": meeting, "evidence": meeting.evidence.all()})
+    attendance = list(meeting.attendance.select_related("member", "proxy_holder").prefetch_related("authorisations"))
+    return render(
+        request,
+        "flows/meeting_detail.html",
+        {
+            "meeting": meeting,
+            "evidence": meeting.evidence.filter(attendance__isnull=True),
+            "attendance": attendance,
+            "ways": {way: sum(1 for row in attendance if row.way == way) for way in AttendanceWay.values},
+        },
+    )
 
 
 @login_required

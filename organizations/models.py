@@ -260,6 +260,13 @@ class OnFailedVote(models.TextChoices):
     RETURN = "return", _("Return it to the applicant")
 
 
+# Days' notice of a meeting the law sets, and where: a county may lengthen them, never shorten them.
+LAW_NOTICE_DAYS = {
+    MeetingBody.MEMBER_ASSEMBLY: (10, _("Rural Collective Economic Organisations Law, art. 27")),
+    MeetingBody.VILLAGER_MEETING: (10, _("Organic Law of Villagers' Committees, art. 21")),
+}
+
+
 class MeetingRule(models.Model):
     """Quorum and pass rule of one meeting body; defaults follow the law (see DOMAIN.md)."""
 
@@ -285,6 +292,18 @@ class MeetingRule(models.Model):
     on_failed_vote = models.CharField(
         _("when the vote fails"), max_length=10, choices=OnFailedVote.choices, default=OnFailedVote.RETURN
     )
+    # The meeting's time, place and agenda are on the village's public board this many days before it.
+    notice_days = models.PositiveIntegerField(
+        _("days of notice before the meeting"),
+        default=0,
+        help_text=_("0: the body meets without a public notice."),
+    )
+    # A member may attend by a written proxy to a member of their own household (农村集体经济组织法 art. 27).
+    proxies_per_attendee = models.PositiveIntegerField(
+        _("written proxies one attendee may carry"),
+        default=1,
+        help_text=_("Proxies come only from members of the attendee's own household; 0: no proxies."),
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -296,6 +315,17 @@ class MeetingRule(models.Model):
         return f"{self.rule_version} · {self.get_body_display()}"
 
     def clean(self):
+        law = LAW_NOTICE_DAYS.get(self.body)
+        if law and self.notice_days is not None and self.notice_days < law[0]:
+            raise ValidationError(
+                {
+                    "notice_days": _(
+                        "The law requires at least %(days)s days' notice of this meeting (%(article)s); "
+                        "a county may lengthen it, never shorten it."
+                    )
+                    % {"days": law[0], "article": law[1]}
+                }
+            )
         # A field that failed its own validation is already reported; the law is checked on whole fractions.
         if not (self.quorum_denominator and self.pass_denominator) or None in (
             self.quorum_numerator,

@@ -9,7 +9,16 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from .law import LAW, BodyLaw, share_of
-from .models import MeetingBody, MeetingRule, OnFailedVote, Organization, RuleBand, RuleVersion, TransactionType
+from .models import (
+    LAW_NOTICE_DAYS,
+    MeetingBody,
+    MeetingRule,
+    OnFailedVote,
+    Organization,
+    RuleBand,
+    RuleVersion,
+    TransactionType,
+)
 
 
 def rule_version_in_force(*, county: Organization, on_date: datetime.date) -> RuleVersion:
@@ -111,6 +120,15 @@ def _law_default(law: BodyLaw) -> dict:
 # Every body starts at the law's floor (organizations/law.py); a county may only make a rule stricter.
 DEFAULT_MEETING_RULES = {MeetingBody(body): _law_default(law) for body, law in LAW.items()}
 
+
+def attendance_defaults(body: str) -> dict:
+    """Notice days and proxies of a body as the law sets them: written proxies only at a 成员大会 (art. 27)."""
+    return {
+        "notice_days": LAW_NOTICE_DAYS[body][0] if body in LAW_NOTICE_DAYS else 0,
+        "proxies_per_attendee": 1 if body == MeetingBody.MEMBER_ASSEMBLY else 0,
+    }
+
+
 SMALL = dict(party_members=False, member_body="", township_approval=False)
 MEDIUM = dict(party_members=True, member_body=MeetingBody.VILLAGER_REPRESENTATIVES, township_approval=True)
 LARGE = dict(party_members=True, member_body=MeetingBody.MEMBER_ASSEMBLY, township_approval=True)
@@ -161,7 +179,12 @@ def rule_version_seed_defaults(
         note=_("Defaults from the law"),
     )
     rows = [
-        MeetingRule(rule_version=version, body=body, on_failed_vote=OnFailedVote.RETURN, **options)
+        MeetingRule(
+            rule_version=version,
+            body=body,
+            on_failed_vote=OnFailedVote.RETURN,
+            **{**attendance_defaults(body), **options},
+        )
         for body, options in DEFAULT_MEETING_RULES.items()
     ]
     rows += [

@@ -6,8 +6,8 @@ from decimal import Decimal
 from django.utils import timezone
 
 from flows import services
-from flows.models import Decision, Matter, Notice, Step
-from organizations.models import MeetingBody
+from flows.models import Decision, Matter, MeetingNotice, Notice, Step
+from organizations.models import MeetingBody, MeetingRule
 
 from .conftest import purchase_data
 
@@ -39,10 +39,40 @@ def act(user, matter: Matter, decision=Decision.AGREE, opinion="同意", return_
     )
 
 
+def announce_for(day: datetime.date, at=datetime.time(23, 0)) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, at))
+
+
+def let_notice_days_pass(notice: MeetingNotice, days: int) -> MeetingNotice:
+    """As if the notice had been posted ``days`` days ago for a meeting today: moves its dates, not the clock."""
+    notice.posted_at -= datetime.timedelta(days=days)
+    notice.meets_at -= datetime.timedelta(days=days)
+    notice.save(update_fields=["posted_at", "meets_at"])  # saved, so the tamper-evident log records it
+    return notice
+
+
+def post_meeting_notice(user, matter: Matter, body: str, *, days_passed: bool = True) -> MeetingNotice | None:
+    """The meeting's notice on the public board, its notice days already passed; None for a body that needs none."""
+    days = MeetingRule.objects.get(rule_version=matter.rule_version, body=body).notice_days
+    if not days:
+        return None
+    notice = services.meeting_notice_post(
+        user=user,
+        organization=matter.organization,
+        body=body,
+        meets_at=announce_for(timezone.localdate() + datetime.timedelta(days=days)),
+        place="村委会议室",
+        agenda=matter.title,
+        matters=[matter],
+    )
+    return let_notice_days_pass(notice, days) if days_passed else notice
+
+
 def hold_meeting(world, matter: Matter, *, passed=True, attended=None, user=None):
     """The supervisor records the meeting the matter waits for, with a quorum unless told otherwise."""
     matter = refresh(matter)
     body = MEETING_BODY_OF_STEP.get(matter.next_step, matter.member_body)
+    post_meeting_notice(world.supervisor_a1, matter, body)
     roster = services.meeting_roster(organization=matter.organization, body=body, on_date=timezone.localdate())
     count = len(roster) if attended is None else attended
     present = roster[:count]

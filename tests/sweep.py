@@ -28,9 +28,9 @@ from django.utils import timezone
 from administration.models import TrackedSession
 from documents.models import CorrectionRequest, Evidence, InspectorFlag, LedgerEntry, LedgerKind, RenderedDocument
 from flows import services
-from flows.models import Matter, Meeting, Notification, Objection, Step
+from flows.models import Matter, Meeting, MeetingNotice, Notification, Objection, Step
 from organizations.jurisdiction import can_see
-from organizations.models import ADMINISTRATOR_ROLES
+from organizations.models import ADMINISTRATOR_ROLES, MeetingBody
 from registers.models import (
     Asset,
     Contract,
@@ -57,6 +57,7 @@ PUBLIC_URL_NAMES = frozenset(
         # A villager follows their objection by its receipt code, without an account.
         "board:objection_lookup",
         "board:objection_received",
+        "board:meeting_notice",
         "documents:verify",
         "documents:verify_code",
         # The transparency log answers anyone: proofs, packages and the verifier to check them offline,
@@ -101,6 +102,7 @@ VICTIM_BY_NAME = {
     "flag_create": "matter",
     "correction_create": "matter",
     "notice": "notice",
+    "meeting_notice": "meeting_notice",
     "village": "village",
     "post_revoke": "post",
     "session_end": "session",
@@ -209,11 +211,20 @@ def build_victims(world) -> dict:
         recipient=world.secretary_a1, kind="task_new", title=MARKER, matter=matter
     )
     session = TrackedSession.objects.create(session_key="sweep-a1", user=world.secretary_a1, started_at=timezone.now())
+    meeting_notice = MeetingNotice.objects.create(
+        organization=collective,
+        body=MeetingBody.MEMBER_ASSEMBLY,
+        meets_at=timezone.now() + datetime.timedelta(days=12),
+        place=f"{MARKER}礼堂",
+        agenda=MARKER,
+        posted_by=world.supervisor_a1,
+    )
     return {
         "matter": matter,
         "task": task,
         "meeting": meeting,
         "notice": notice,
+        "meeting_notice": meeting_notice,
         "objection": objection,
         "evidence": evidence,
         "document": document,

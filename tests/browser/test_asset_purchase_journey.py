@@ -4,12 +4,14 @@ import io
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from PIL import Image
 from playwright.sync_api import expect
 
 from flows.models import Matter, MatterStatus
 from registers.models import Asset
+from tests.drive import post_meeting_notice
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -27,6 +29,8 @@ def open_matter(page, base_url, matter):
 
 
 def hold_meeting(actor, base_url, matter, body):
+    # A body that needs a notice (a members' assembly: 10 days) has one on the board, its days passed.
+    post_meeting_notice(get_user_model().objects.get(username="sup_dh01"), matter, body)
     page = actor.login("sup_dh01")
     page.goto(f"{base_url}/meetings/new/?body={body}")
     # The local date (Asia/Shanghai): from 16:00 UTC on, the UTC date of the application is the day before it.

@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 import flows.views
-from demo.seed import cast_for
+from demo.seed import announce_meeting, cast_for
 from documents.models import AccessAction, AccessLog, InspectorFlag, RenderedDocument, RenderStatus
 from flows.models import Decision, Matter, MatterStatus, Notice, Step
 from flows.services import (
@@ -46,6 +46,7 @@ def perform(matter: Matter, user, decision: str, opinion: str) -> None:
 
 def hold_meeting(matter: Matter, cast) -> None:
     body = BODY_OF_STEP.get(matter.next_step, matter.member_body)
+    announce_meeting(matter, cast, body)
     roster = meeting_roster(organization=matter.organization, body=body, on_date=timezone.localdate())
     meeting_record(
         user=cast.supervisor,

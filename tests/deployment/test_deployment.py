@@ -249,6 +249,27 @@ def hold_meeting(client: WebClient, matter_id: int, body: str) -> None:
     assert answer.status == 302, answer.text[-2000:]
 
 
+def announce_meeting(deployment: Deployment, client: WebClient, body: str) -> None:
+    """A members' assembly has its notice on the board 10 days ahead: posted, then its dates moved back."""
+    if body != "member_assembly":
+        return
+    client.login("sup_dh01", PASSWORD)
+    today = datetime.datetime.now(ZoneInfo(settings.TIME_ZONE)).date()
+    fields = {
+        "body": body,
+        "meets_at": f"{today + datetime.timedelta(days=10)}T23:00",
+        "place": "村委会会议室",
+        "agenda": "审议购置事项",
+    }
+    answer = client.post("/meetings/notices/new/", fields)
+    assert answer.status == 302, answer.text[-2000:]
+    deployment.installation.query(
+        "UPDATE flows_meetingnotice SET posted_at = posted_at - interval '10 days', "
+        "meets_at = meets_at - interval '10 days'",
+        (),
+    )
+
+
 def let_publication_end(deployment: Deployment, matter_id: int, step: str) -> None:
     """Move the period's end (not the clock); beat's sweep and a worker close it."""
     deployment.installation.query(
@@ -265,6 +286,7 @@ def drive(deployment: Deployment, client: WebClient, matter_id: int, *, until: s
         if step == until or status == "archived":
             return step
         if step in MEETING_BODIES or step == "resolve_by_members":
+            announce_meeting(deployment, client, MEETING_BODIES.get(step, member_body))
             hold_meeting(client, matter_id, MEETING_BODIES.get(step, member_body))
         elif step in ("publish_resolution", "publish_result"):
             let_publication_end(deployment, matter_id, step)

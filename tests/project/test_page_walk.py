@@ -28,7 +28,16 @@ from demo.workdesk import demo_batch_matters
 from documents import rendering, review
 from documents.models import Evidence, InspectorFlag, RenderedDocument
 from flows import delegation
-from flows.models import Delegation, Matter, MatterStatus, Meeting, Notice, Notification, Objection
+from flows.models import (
+    Delegation,
+    Matter,
+    MatterStatus,
+    Meeting,
+    MeetingNotice,
+    Notice,
+    Notification,
+    Objection,
+)
 from flows.services import active_task
 from organizations.models import Organization, OrganizationKind, Post, Role
 from oversight.figures import figures_rebuild
@@ -229,6 +238,7 @@ def samples(walk: Walk) -> dict[str, list[dict]]:
         "flows:notification_open": [{"pk": Notification.objects.first().pk}],
         "board:village": [{"pk": walk.village.pk}],
         "board:notice": [{"pk": walk.notice.pk}],
+        "board:meeting_notice": [{"pk": MeetingNotice.objects.first().pk}],
         "registers:asset_detail": [{"pk": Asset.objects.first().pk}],
         "registers:fund_account_detail": [{"pk": FundAccount.objects.first().pk}],
         "registers:fund_movement_export": [{"pk": FundAccount.objects.first().pk}],
