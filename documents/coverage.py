@@ -347,3 +347,5 @@ def cover_the_product() -> None:
     cover("registers.ContractPayment", matter="contract__matter", **register)
     cover("registers.ShareLedgerEntry", **register, **kept)
     cover("registers.ShareCertificate", files=("pdf",), **register)
+    # What a running matter holds (shares, an asset, a resource's term): a refusal rests on it.
+    cover("registers.Reservation", **register, **kept)
