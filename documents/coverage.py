@@ -331,6 +331,7 @@ def cover_the_product() -> None:
             "page_count",
             "verification_code",
             "rendered_at",
+            "language",
         ),
         files=("pdf",),
         **kept,
