@@ -70,7 +70,8 @@ class DisposalFlow(Spine, flow.Flow):
 
     def reserve(self, *, matter, data) -> None:
         # Checked again under the asset's row lock: of two applications at once, the second is refused here.
-        asset_reserve(matter=matter, asset=data["asset"])
+        asset = data["asset"]  # the form's choice, or its key in application_data
+        asset_reserve(matter=matter, asset=asset if isinstance(asset, Asset) else Asset.objects.get(pk=asset))
 
     def save_application(self, *, matter, data) -> None:
         Disposal.objects.update_or_create(

@@ -1,10 +1,12 @@
 """Reservations: an application holds what it commits until its matter ends (registers/reservations.py)."""
 
 import datetime
+import io
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
 from django.db import IntegrityError, transaction
 from django.utils import translation
 
@@ -279,3 +281,22 @@ def test_the_refusal_speaks_chinese_in_the_sites_language(world, asset):
     assert error.value.message_dict["asset"] == [
         f"{asset} 已被在办事项“仓库出租”占用；该事项撤回、被驳回或终止后方可再次申请。"
     ]
+
+
+# --- matters from before reservations ------------------------------------------------------------------------
+
+
+def test_the_upgrade_command_reserves_for_running_matters_oldest_first_and_names_the_clash(world, asset, holder):
+    disposal = apply_disposal(world, asset, method="scrapping", title="报废")
+    older = apply_transfer(world, holder, world.members_a1[11], shares=10, title="先转让")
+    # As if applied before reservations existed: nothing held, so a second transfer of the 10 got through.
+    for matter in (disposal, older):
+        reservations_release(matter=matter)
+    newer = apply_transfer(world, holder, world.members_a1[9], shares=10, title="后转让")
+    reservations_release(matter=newer)
+    out = io.StringIO()
+    call_command("reserve_running_matters", stdout=out)
+    assert len(held(disposal)) == 1 and held(older)[0].shares == 10
+    assert not held(newer)
+    assert f"#{newer.pk} 后转让: Never more shares than held" in out.getvalue()
+    assert out.getvalue().strip().endswith("2 reserved, 1 refused")
