@@ -333,6 +333,7 @@ def cover_the_product() -> None:
             "page_count",
             "verification_code",
             "rendered_at",
+            "language",
         ),
         files=("pdf",),
         **kept,
@@ -353,3 +354,5 @@ def cover_the_product() -> None:
     cover("organizations.RuleVersion", matter=None)
     cover("organizations.RuleBand", matter=None)
     cover("organizations.MeetingRule", matter=None)
+    # What a running matter holds (shares, an asset, a resource's term): a refusal rests on it.
+    cover("registers.Reservation", **register, **kept)

@@ -284,6 +284,11 @@ class RenderedDocument(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     rendered_at = models.DateTimeField(null=True, blank=True)
+    # The language it is printed in: the site's, unless whoever asked for it chose another. The worker
+    # renders in this language, whatever the language of the request that queued it.
+    language = models.CharField(
+        _("language"), max_length=10, choices=settings.LANGUAGES, default=settings.LANGUAGE_CODE
+    )
     # The job is safe to lose (documents/tasks.py): when it was last sent to the broker, when a worker
     # rendering it last showed it was alive, and how many times a worker has started on it.
     queued_at = models.DateTimeField(null=True, blank=True)

@@ -68,8 +68,19 @@ def _queue(document: RenderedDocument) -> None:
     transaction.on_commit(lambda: render_queue(document.pk))
 
 
-def _request(kind: str, *, requested_by=None, **target) -> RenderedDocument:
-    """``requested_by`` follows the job's progress live; None when the system asks (on archiving)."""
+def document_language(language: str | None) -> str:
+    """The language a document is printed in: the site's unless one of the site's languages is chosen."""
+    if not language:
+        return settings.LANGUAGE_CODE
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the languages documents are printed in.")})
+    return language
+
+
+def _request(kind: str, *, requested_by=None, language: str | None = None, **target) -> RenderedDocument:
+    """``requested_by`` follows the job's progress live; None when the system asks (on archiving).
+    ``language`` is the requester's choice for this document; without one it is the site's."""
+    language = document_language(language)
     with transaction.atomic():
         current = (
             RenderedDocument.objects.select_for_update(of=("self",))
@@ -77,7 +88,7 @@ def _request(kind: str, *, requested_by=None, **target) -> RenderedDocument:
             .order_by("-pk")
             .first()
         )
-        if current is not None and current.status == RenderStatus.PENDING:
+        if current is not None and current.status == RenderStatus.PENDING and current.language == language:
             # Not started yet: it will read the data as it is when it starts. Queue it again in
             # case the first message was lost; rendering a document twice is harmless.
             _queue(current)
@@ -86,7 +97,11 @@ def _request(kind: str, *, requested_by=None, **target) -> RenderedDocument:
             superseded_at=timezone.now()
         )
         document = RenderedDocument(
-            kind=kind, verification_code=_new_verification_code(), requested_by=requested_by, **target
+            kind=kind,
+            verification_code=_new_verification_code(),
+            requested_by=requested_by,
+            language=language,
+            **target,
         )
         document.full_clean()
         document.save()
@@ -94,26 +109,26 @@ def _request(kind: str, *, requested_by=None, **target) -> RenderedDocument:
     return document
 
 
-def dossier_request(*, matter, requested_by=None) -> RenderedDocument:
+def dossier_request(*, matter, requested_by=None, language: str | None = None) -> RenderedDocument:
     """Queue the dossier (案卷) of an archived matter; it supersedes the matter's earlier dossiers."""
     if matter.status != MatterStatus.ARCHIVED:
         raise ValidationError(_("Only an archived matter has a dossier."))
-    return _request(RenderedDocument.Kind.DOSSIER, matter=matter, requested_by=requested_by)
+    return _request(RenderedDocument.Kind.DOSSIER, matter=matter, requested_by=requested_by, language=language)
 
 
-def minutes_request(*, meeting, requested_by=None) -> RenderedDocument:
+def minutes_request(*, meeting, requested_by=None, language: str | None = None) -> RenderedDocument:
     """Queue the minutes PDF of a meeting; it supersedes the meeting's earlier minutes PDFs."""
-    return _request(RenderedDocument.Kind.MINUTES, meeting=meeting, requested_by=requested_by)
+    return _request(RenderedDocument.Kind.MINUTES, meeting=meeting, requested_by=requested_by, language=language)
 
 
-def notice_request(*, notice, requested_by=None) -> RenderedDocument:
+def notice_request(*, notice, requested_by=None, language: str | None = None) -> RenderedDocument:
     """Queue the printable notice for the physical board; it supersedes the notice's earlier prints."""
-    return _request(RenderedDocument.Kind.NOTICE, notice=notice, requested_by=requested_by)
+    return _request(RenderedDocument.Kind.NOTICE, notice=notice, requested_by=requested_by, language=language)
 
 
-def approval_form_request(*, matter, requested_by=None) -> RenderedDocument:
+def approval_form_request(*, matter, requested_by=None, language: str | None = None) -> RenderedDocument:
     """Queue the printable approval form (审批表) of a matter as it stands; it supersedes the earlier prints."""
-    return _request(RenderedDocument.Kind.APPROVAL_FORM, matter=matter, requested_by=requested_by)
+    return _request(RenderedDocument.Kind.APPROVAL_FORM, matter=matter, requested_by=requested_by, language=language)
 
 
 def current_document(*, kind: str, **target) -> RenderedDocument | None:
@@ -534,8 +549,9 @@ def render_document(document: RenderedDocument) -> RenderedDocument:
         return document  # done meanwhile, held by a live worker, or given up on (documents/render_lease.py)
     _progress(document, 5)
     try:
-        # The volume is a document of the collective, in its language, whoever asked for it.
-        with translation.override(settings.LANGUAGE_CODE):
+        # A document of the collective, in the language stored with its request (the site's unless the
+        # requester chose another), never in the language of whichever request or worker runs this.
+        with translation.override(document.language or settings.LANGUAGE_CODE):
             pdf = _build(document)
         return _store(document, pdf)
     except Exception as error:

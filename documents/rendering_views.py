@@ -1,5 +1,6 @@
 """Rendered PDFs: their progress, the file itself, and asking for one. Each asks the jurisdiction helper."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -127,12 +128,19 @@ def document_request(request, kind: str, pk: int):
     if kind != RenderedDocument.Kind.DOSSIER and not may_request_pdf(request.user, organization):
         raise PermissionDenied
     current = rendering.current_document(kind=kind, **target)
+    # The requester may choose the language of the document; without a choice it is the site's.
+    language = request.POST.get("language", "")
     # A dossier or an approval form is rendered again when asked: the matter may have moved on since.
     renders_anew = kind in (RenderedDocument.Kind.DOSSIER, RenderedDocument.Kind.APPROVAL_FORM)
-    reuse = not renders_anew and current is not None and current.status in REUSABLE
+    reuse = (
+        not renders_anew
+        and current is not None
+        and current.status in REUSABLE
+        and current.language == (language or settings.LANGUAGE_CODE)
+    )
     if not reuse:
         try:
-            REQUEST_SERVICES[kind](**target, requested_by=request.user)
+            REQUEST_SERVICES[kind](**target, requested_by=request.user, language=language)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:

@@ -11,9 +11,10 @@ from forms.disposal import DisposalApplicationForm, DisposalImplementationForm
 from organizations.models import TransactionType
 from registers.disposals import asset_dispose, disposal_blocker
 from registers.models import Asset, FundMovement
+from registers.reservations import asset_reserve
 
 from .models import Disposal, DisposalMethod
-from .selectors import asset_running_matter_message, lock_asset_for_application
+from .selectors import asset_running_matter_message
 from .spine import Spine
 
 # The asset goes to someone else: it needs a value and a counterparty.
@@ -67,12 +68,16 @@ class DisposalFlow(Spine, flow.Flow):
             return max(appraisal_value, asset.original_value)
         return appraisal_value
 
+    def reserve(self, *, matter, data) -> None:
+        # Checked again under the asset's row lock: of two applications at once, the second is refused here.
+        asset = data["asset"]  # the form's choice, or its key in application_data
+        asset_reserve(matter=matter, asset=asset if isinstance(asset, Asset) else Asset.objects.get(pk=asset))
+
     def save_application(self, *, matter, data) -> None:
-        asset = lock_asset_for_application(data["asset"].pk, matter=matter)
         Disposal.objects.update_or_create(
             matter=matter,
             defaults={
-                "asset": asset,
+                "asset": data["asset"],
                 "method": data["method"],
                 "appraisal_value": data["appraisal_value"],
                 "appraiser": data["appraiser"].strip(),

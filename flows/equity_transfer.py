@@ -10,7 +10,8 @@ from viewflow.workflow import flow
 from forms.equity_transfer import EquityTransferApplicationForm
 from organizations.models import TransactionType
 from registers.models import Member, MemberStatus, ShareKind
-from registers.shares import holdings, more_than_held_error, shares_committed, shares_transfer
+from registers.reservations import shares_reserve, shares_reserved
+from registers.shares import holdings, more_than_held_error, shares_transfer
 
 from .models import EquityTransfer, EquityTransferKind, Step
 from .spine import Spine
@@ -86,10 +87,19 @@ class EquityTransferFlow(Spine, flow.Flow):
                 raise ValidationError({"to_member": _("The receiving member must be someone other than the holder.")})
 
         held = holdings(holder)[share_kind]
-        committed = shares_committed(member=holder, kind=share_kind, excluding=matter)
-        if shares > held - committed:
-            raise more_than_held_error(member=holder, kind=share_kind, held=held, committed=committed)
+        reserved = shares_reserved(member=holder, kind=share_kind, excluding=matter)
+        if shares > held - reserved:
+            raise more_than_held_error(member=holder, kind=share_kind, held=held, committed=reserved)
         return price.quantize(Decimal("0.01"))
+
+    def reserve(self, *, matter, data) -> None:
+        # Checked again under the holder's row lock: of two applications at once, the second is refused here.
+        shares_reserve(
+            matter=matter,
+            member=Member.objects.get(pk=_pk(data["from_member"])),
+            kind=data["share_kind"],
+            shares=int(data["shares"]),
+        )
 
     def save_application(self, *, matter, data) -> None:
         redemption = data["kind"] == EquityTransferKind.REDEMPTION

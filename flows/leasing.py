@@ -11,9 +11,10 @@ from forms.leasing import LeasingApplicationForm
 from organizations.models import TransactionType
 from registers.contracts import asset_unavailable_message, contract_create, contract_total, payment_schedule
 from registers.models import AssetStatus, Contract, ContractKind
+from registers.reservations import asset_reserve
 
 from .models import Leasing, PaymentFrequency
-from .selectors import asset_running_matter_message, lock_asset_for_application
+from .selectors import asset_running_matter_message
 from .spine import Spine
 
 FIELDS = ("asset", "lessee", "start_date", "end_date", "annual_rent", "frequency")
@@ -63,12 +64,15 @@ class LeasingFlow(Spine, flow.Flow):
             )
         return total
 
+    def reserve(self, *, matter, data) -> None:
+        # Checked again under the asset's row lock: of two applications at once, the second is refused here.
+        asset_reserve(matter=matter, asset=data["asset"])
+
     def save_application(self, *, matter, data) -> None:
-        asset = lock_asset_for_application(data["asset"].pk, matter=matter)
         Leasing.objects.update_or_create(
             matter=matter,
             defaults={
-                "asset": asset,
+                "asset": data["asset"],
                 "lessee": data["lessee"].strip(),
                 "start_date": data["start_date"],
                 "end_date": data["end_date"],

@@ -17,6 +17,7 @@ from registers.contracts import (
     resource_taken_message,
 )
 from registers.models import Contract, ContractKind, Resource
+from registers.reservations import resource_term_reserve
 
 from .models import ContractingMethod, MatterStatus, PaymentFrequency, ResourceContracting
 from .spine import Spine
@@ -104,6 +105,12 @@ class ResourceContractingFlow(Spine, flow.Flow):
                     }
                 )
         return total
+
+    def reserve(self, *, matter, data) -> None:
+        # Checked again under the resource's row lock: of two applications at once, the second is refused here.
+        resource_term_reserve(
+            matter=matter, resource=data["resource"], start_date=data["start_date"], end_date=data["end_date"]
+        )
 
     def save_application(self, *, matter, data) -> None:
         ResourceContracting.objects.update_or_create(

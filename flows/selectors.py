@@ -203,16 +203,3 @@ def asset_running_matter_message(asset, *, excluding=None) -> str:
     if running is None:
         return ""
     return _("%(asset)s is already in the running matter “%(title)s”.") % {"asset": asset, "title": running.title}
-
-
-def lock_asset_for_application(asset_pk: int, *, matter):
-    """Check again under the asset's row lock: of two applications for one asset sent at once, the
-    second waits for the first to commit, then sees it. no_key: the matter insert holds a key-share lock."""
-    from django.core.exceptions import ValidationError
-
-    from registers.models import Asset
-
-    asset = Asset.objects.select_for_update(no_key=True).get(pk=asset_pk)
-    if message := asset_running_matter_message(asset, excluding=matter):
-        raise ValidationError({"asset": message})
-    return asset

@@ -29,6 +29,7 @@ from project.jobs import enqueue_on_commit
 from protection.addresses import client_network
 from protection.throttle import Limit, throttle_hit
 from registers.models import Member, MemberStatus
+from registers.reservations import reservations_consume, reservations_release
 
 from . import events
 from .catalogue import flow_for
@@ -205,6 +206,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
         matter.next_step = step_after(matter, Step.APPLY)
         matter.full_clean()
         matter.save()
+        # Before the application rows, which refer to the holding: its row lock is the first taken.
+        flow_class.instance.reserve(matter=matter, data=data)
         flow_class.instance.save_application(matter=matter, data=data)
         record = _record(matter, Step.APPLY, Decision.SUBMIT, actor=user, opinion=data.get("reason", ""))
         _store_files(matter=matter, step=Step.APPLY, user=user, uploads=uploads, step_record=record)
@@ -316,9 +319,11 @@ def step_perform(
             matter.next_step = END
             matter.status = MatterStatus.REJECTED
             matter.finished_at = timezone.now()
+            reservations_release(matter=matter)
         else:
             if step == Step.IMPLEMENT:
                 flow_class.instance.register_effect(matter=matter, user=user, data=data or {})
+                reservations_consume(matter=matter)
             matter.next_step = step_after(matter, step)
         matter.save()
         activation.execute()
@@ -338,6 +343,7 @@ def _revise_application(*, matter: Matter, flow_class, data: dict) -> None:
         matter.member_body = band.member_body
     matter.title = data["title"]
     matter.amount = amount
+    transaction_flow.reserve(matter=matter, data=data)
     transaction_flow.save_application(matter=matter, data=data)
 
 
@@ -363,6 +369,7 @@ def matter_withdraw(*, user, matter_id: int, reason: str) -> Matter:
         matter.next_step = END
         matter.finished_at = timezone.now()
         matter.save()
+        reservations_release(matter=matter)
     return matter
 
 
@@ -753,6 +760,7 @@ def matter_take_meeting_outcome(*, matter: Matter, step: str, decision: MeetingD
             matter.next_step = END
             matter.status = MatterStatus.REJECTED
             matter.finished_at = timezone.now()
+            reservations_release(matter=matter)
         else:
             matter.next_step = Step.APPLY
     matter.save()

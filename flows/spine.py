@@ -142,6 +142,10 @@ class Spine:
         "already in a running matter" can leave the matter itself out."""
         raise NotImplementedError
 
+    def reserve(self, *, matter, data) -> None:
+        """Reserve what the application commits (registers/reservations.py), under the holding's row lock;
+        a revision replaces the reservation. Nothing by default: a purchase or a payment holds nothing."""
+
     def save_application(self, *, matter, data) -> None:
         raise NotImplementedError
 

@@ -18,7 +18,8 @@ def close_publication(notice_id: int) -> bool:
     return publication_try_close(notice_id=notice_id)
 
 
-@shared_task
+# The sweeps meet the same locks as the jobs (the web server writing the same SQLite file): they retry too.
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
 def close_due_publications() -> int:
     """Beat's sweep: catches any period whose scheduled close was lost (worker down, restart)."""
     due = Notice.objects.filter(closed_at__isnull=True, ends_at__lte=timezone.now()).values_list("pk", flat=True)
@@ -31,7 +32,7 @@ def send_task_reminder(task_id: int, level: str) -> bool:
     return reminder_send(task_id=task_id, level=level) is not None
 
 
-@shared_task
+@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, max_retries=5)
 def send_due_reminders() -> int:
     """Beat's sweep: queue one job per reminder or escalation due; returns how many were queued."""
     due = due_reminders()

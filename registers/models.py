@@ -299,6 +299,99 @@ class ShareReason(models.TextChoices):
     REDEMPTION = "redemption", _("Collective redemption")
 
 
+class ReservationKind(models.TextChoices):
+    SHARES = "shares", _("Shares of a holding")
+    ASSET = "asset", _("Asset")
+    RESOURCE_TERM = "resource_term", _("Resource for a term")
+
+
+class ReservationState(models.TextChoices):
+    HELD = "held", _("Held")
+    RELEASED = "released", _("Released")
+    CONSUMED = "consumed", _("Consumed")
+
+
+HELD = models.Q(state=ReservationState.HELD)
+
+
+class Reservation(models.Model):
+    """What a running matter has promised away: shares of a holding, an asset, or a resource for a term.
+
+    Held from the application on (registers/reservations.py), so a second application for the same thing
+    is refused at once; released when the matter is withdrawn, rejected or stopped, consumed when it is
+    implemented."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="reservations"
+    )
+    matter = models.ForeignKey("flows.Matter", on_delete=models.PROTECT, related_name="reservations")
+    kind = models.CharField(_("kind"), max_length=20, choices=ReservationKind.choices)
+    member = models.ForeignKey(
+        Member, null=True, blank=True, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("holder")
+    )
+    share_kind = models.CharField(_("share kind"), max_length=20, choices=ShareKind.choices, blank=True)
+    shares = models.PositiveIntegerField(_("shares"), null=True, blank=True)
+    asset = models.ForeignKey(
+        Asset, null=True, blank=True, on_delete=models.PROTECT, related_name="reservations", verbose_name=_("asset")
+    )
+    resource = models.ForeignKey(
+        Resource,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reservations",
+        verbose_name=_("resource"),
+    )
+    start_date = models.DateField(_("from"), null=True, blank=True)
+    end_date = models.DateField(_("until"), null=True, blank=True)
+    state = models.CharField(_("state"), max_length=20, choices=ReservationState.choices, default=ReservationState.HELD)
+    reserved_at = models.DateTimeField(_("reserved at"), auto_now_add=True)
+    ended_at = models.DateTimeField(_("released or consumed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-reserved_at", "-pk"]
+        constraints = [
+            # The database itself refuses a second held reservation of one asset, or a matter holding two.
+            models.UniqueConstraint(
+                fields=["asset"],
+                condition=HELD,
+                name="one_held_reservation_per_asset",
+                violation_error_message=_("This asset is already reserved by another running matter."),
+            ),
+            models.UniqueConstraint(fields=["matter"], condition=HELD, name="one_held_reservation_per_matter"),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(
+                        kind=ReservationKind.SHARES,
+                        member__isnull=False,
+                        shares__gt=0,
+                        asset__isnull=True,
+                        resource__isnull=True,
+                    )
+                    & ~models.Q(share_kind="")
+                )
+                | models.Q(kind=ReservationKind.ASSET, asset__isnull=False, member__isnull=True, resource__isnull=True)
+                | models.Q(
+                    kind=ReservationKind.RESOURCE_TERM,
+                    resource__isnull=False,
+                    start_date__lte=models.F("end_date"),
+                    member__isnull=True,
+                    asset__isnull=True,
+                ),
+                name="reservation_names_what_it_holds",
+            ),
+        ]
+        verbose_name = _("reservation")
+        verbose_name_plural = _("reservations")
+
+    def __str__(self):
+        if self.kind == ReservationKind.SHARES:
+            return f"{self.member} {self.get_share_kind_display()} {self.shares}"
+        if self.kind == ReservationKind.ASSET:
+            return str(self.asset)
+        return f"{self.resource} {self.start_date}–{self.end_date}"
+
+
 class AppendOnly(Exception):
     """Ledger entries are never changed or deleted: corrections are new entries."""
 

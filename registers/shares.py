@@ -4,55 +4,14 @@ from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from flows.models import EquityTransfer, EquityTransferKind, MatterStatus
+from flows.models import EquityTransfer, EquityTransferKind
 
+from .holdings import holdings, more_than_held_error
 from .models import Member, MemberStatus, ShareCertificate, ShareKind, ShareLedgerEntry, ShareReason
 from .tasks import render_certificate
-
-
-def holdings(member: Member) -> dict[str, int]:
-    """Shares held per kind (every kind present, zero when none), summed from the ledger."""
-    totals = dict.fromkeys(ShareKind.values, 0)
-    rows = ShareLedgerEntry.objects.filter(member=member).order_by().values("kind").annotate(total=Sum("change"))
-    for row in rows:
-        totals[row["kind"]] = row["total"] or 0
-    return totals
-
-
-def shares_committed(*, member: Member, kind: str, excluding=None) -> int:
-    """Shares of this holder and kind promised by running transfers not yet implemented (but ``excluding``)."""
-    transfers = EquityTransfer.objects.filter(
-        from_member=member, share_kind=kind, matter__status=MatterStatus.IN_PROGRESS
-    ).filter(~Exists(ShareLedgerEntry.objects.filter(matter=OuterRef("matter"))))
-    if excluding is not None:
-        transfers = transfers.exclude(matter=excluding)
-    return transfers.aggregate(total=Sum("shares"))["total"] or 0
-
-
-def more_than_held_error(*, member: Member, kind: str, held: int, committed: int = 0) -> ValidationError:
-    """The refusal of a transfer of more shares than the holder has free; tests reuse its opening words."""
-    if committed:
-        message = _(
-            "Never more shares than held: %(member)s holds %(held)s (%(kind)s), %(committed)s of them already in "
-            "running transfers, so at most %(available)s can be transferred."
-        ) % {
-            "member": member,
-            "held": held,
-            "kind": ShareKind(kind).label,
-            "committed": committed,
-            "available": max(held - committed, 0),
-        }
-    else:
-        message = _("Never more shares than held: %(member)s holds %(held)s (%(kind)s).") % {
-            "member": member,
-            "held": held,
-            "kind": ShareKind(kind).label,
-        }
-    return ValidationError({"shares": message})
 
 
 def _lock(members: Iterable[Member]) -> dict[int, Member]:

@@ -6,6 +6,7 @@ for it) and nothing for anyone else, the public board's anonymous readers includ
 """
 
 from django import template
+from django.conf import settings
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
@@ -48,6 +49,9 @@ def _panel(context, *, kind: str, target, document, can_request: bool, heading: 
         "can_request": can_request,
         "request_url": reverse("documents:document_request", args=[kind, target.pk]) if can_request else "",
         "request_label": request_label,
+        # The requester may print it in another of the site's languages; the site's is chosen.
+        "languages": [code for code, _label in settings.LANGUAGES],
+        "site_language": settings.LANGUAGE_CODE,
         "next": request.get_full_path() if request else "",
         "csrf_token": context.get("csrf_token"),
         # The partial's inline script carries the page's CSP nonce.

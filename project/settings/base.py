@@ -93,6 +93,11 @@ TEMPLATES = [
 ]
 
 # Database: PostgreSQL when DATABASE_URL is set, otherwise one SQLite file.
+# A village's demo runs the web server and the Celery worker on that one file. IMMEDIATE takes the write
+# lock at BEGIN, so two writers serialise instead of failing with "database is locked" mid-transaction;
+# the timeout (seconds) is how long a writer waits for the other's commit; write-ahead logging lets
+# readers and the one writer go on without waiting for each other.
+SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20, "init_command": "PRAGMA journal_mode=WAL;"}
 DATABASE_URL = env_str("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
@@ -101,9 +106,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "db.sqlite3",
-            # IMMEDIATE takes the write lock at BEGIN, so two flow steps on SQLite
-            # serialise instead of failing with "database is locked" mid-transaction.
-            "OPTIONS": {"transaction_mode": "IMMEDIATE", "timeout": 20},
+            "OPTIONS": SQLITE_OPTIONS,
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

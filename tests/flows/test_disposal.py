@@ -220,7 +220,7 @@ def test_asset_already_in_a_running_matter_is_refused_until_that_one_ends(world,
 
 
 def test_save_refuses_the_asset_of_a_matter_that_slipped_past_the_check(world, asset, account):
-    """Two applications at once both pass clean_application; the asset's row lock lets only one through."""
+    """Two applications at once both pass clean_application; the asset's reservation lets only one through."""
     apply_disposal(world, asset, account)
     flow = DisposalFlow.instance
     data = disposal_data(asset, account, title="并发的第二份申请")
@@ -234,9 +234,9 @@ def test_save_refuses_the_asset_of_a_matter_that_slipped_past_the_check(world, a
         band=world.rule_version.bands.filter(transaction_type="disposal").first(),
     )
     with pytest.raises(ValidationError) as error:
-        flow.save_application(matter=second, data=data)
+        flow.reserve(matter=second, data=data)
     assert list(error.value.message_dict) == ["asset"]
-    assert not Disposal.objects.filter(matter=second).exists()
+    assert not second.reservations.exists()
 
 
 def test_asset_of_another_collective_is_refused(world, account):
