@@ -347,3 +347,7 @@ def cover_the_product() -> None:
     cover("registers.ContractPayment", matter="contract__matter", **register)
     cover("registers.ShareLedgerEntry", **register, **kept)
     cover("registers.ShareCertificate", files=("pdf",), **register)
+    # The rule tables every matter's path is decided by (rulebook/): each version, band and meeting rule.
+    cover("organizations.RuleVersion", matter=None)
+    cover("organizations.RuleBand", matter=None)
+    cover("organizations.MeetingRule", matter=None)
