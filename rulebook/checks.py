@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from organizations.amounts import band_range_label, yuan_short
 from organizations.models import MeetingBody, MeetingRule, RuleBand, RuleVersion, TransactionType
 
-from .tables import STEP_FIELDS, Table, body_label, label_of, ordered_bands, shown, type_label
+from .tables import STEP_FIELDS, Table, body_label, label_of, listed, ordered_bands, shown, type_label
 
 INFINITY = Decimal("Infinity")
 
@@ -92,7 +92,7 @@ BODY_RANK = {
 def level_name(version: RuleVersion) -> str:
     """ "the city table of 示范市 (v2)" """
     return _("the %(level)s rule table of %(place)s (version %(number)s)") % {
-        "level": version.county.get_kind_display(),
+        "level": version.county.get_kind_display().lower(),
         "place": version.county.name,
         "number": version.number,
     }
@@ -150,7 +150,7 @@ def _looser_bands(table: Table, floor: Table, floor_name: str) -> list[str]:
                         "type": type_label(transaction_type),
                         "range": band_range_label(point, top),
                         "floor": floor_name,
-                        "steps": "、".join(missing),
+                        "steps": listed(missing),
                     }
                 )
     return problems
@@ -204,6 +204,6 @@ def _looser_meetings(table: Table, floor: Table, floor_name: str) -> list[str]:
         if looser:
             problems.append(
                 _("%(body)s: the %(what)s is looser than %(floor)s.")
-                % {"body": body_label(body), "what": "、".join(looser), "floor": floor_name}
+                % {"body": body_label(body), "what": listed(looser), "floor": floor_name}
             )
     return problems

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from organizations.amounts import band_range_label, yuan_short
@@ -102,7 +103,7 @@ def shown(model, name: str, value) -> str:
 
 def label_of(model, name: str) -> str:
     try:
-        return str(model._meta.get_field(name).verbose_name)
+        return capfirst(str(model._meta.get_field(name).verbose_name))
     except FieldDoesNotExist:
         return name
 
@@ -134,6 +135,11 @@ def ladder(bands: list[dict]) -> list[Rung]:
         Rung(band_range_label(band["min_amount"], band["max_amount"]), steps_in_words(band))
         for band in ordered_bands(bands)
     ]
+
+
+def listed(words: list[str]) -> str:
+    """Words in a list: "a、b、c" in Chinese, "a, b, c" in English."""
+    return _(", ").join(words)
 
 
 def type_label(transaction_type: str) -> str:

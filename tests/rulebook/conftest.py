@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from organizations.models import MeetingBody, OrganizationKind, Role, TransactionType
+from organizations.models import MeetingBody, Organization, OrganizationKind, Role, TransactionType
 from organizations.rules import rule_version_seed_defaults
 from rulebook.tables import BAND_FIELDS, MEETING_FIELDS, VERSION_FIELDS, Table, ordered_bands, table_of
 from tests.conftest import _person
@@ -39,6 +39,9 @@ def levels(world) -> Levels:
     city = OrganizationFactory(name="示范市", code="CITY", kind=OrganizationKind.CITY)
     world.county.parent = city
     world.county.save()
+    for place in vars(world).values():
+        if isinstance(place, Organization):
+            place.refresh_from_db()  # moved with the county
     county_b = OrganizationFactory(name="北岭县", code="C2", kind=OrganizationKind.COUNTY, parent=city)
     township_b = OrganizationFactory(name="南城镇", code="C2T", kind=OrganizationKind.TOWNSHIP, parent=county_b)
     village_b = OrganizationFactory(name="北庄村", code="C2V", parent=township_b)
