@@ -121,6 +121,7 @@ CITY_CODE, CITY_NAME = "DEMO-SHI", "示范市"
 SECOND_COUNTY_CODE, SECOND_COUNTY_NAME = "DEMO2", "北岭县"
 SECOND_TOWNSHIP = ("BL", "北岭镇")
 SECOND_VILLAGE = ("BL01", "北庄村")
+CITY_SMALL_UP_TO = Decimal("50000")
 SECOND_VILLAGE_NUMBER = 4  # after the demo county's three: keeps ID and account numbers apart
 LEVEL_USERS = [
     ("city_admin", Role.COUNTY_ADMIN, CITY_CODE, "庞", "立新"),
@@ -319,7 +320,16 @@ def _seed_levels(report: SeedReport, places: dict[str, Organization], password: 
         report, collective_code(village_code), f"{village_name}股份经济合作社", OrganizationKind.COLLECTIVE, village
     )
     if not RuleVersion.objects.filter(county=city).exists():
-        rule_version_seed_defaults(county=city, effective_from=RULES_EFFECTIVE_FROM)
+        version = rule_version_seed_defaults(county=city, effective_from=RULES_EFFECTIVE_FROM)
+        version.note = "市级底线：小额购置和支出至5万元"
+        version.save()
+        # The city's floor leaves its counties room: small purchases and payments up to 5万元 (the demo
+        # county keeps 2万元, stricter; the second county follows the city).
+        for transaction_type in (TransactionType.ASSET_PURCHASE, TransactionType.FUND_DISBURSEMENT):
+            small, medium = version.bands.filter(transaction_type=transaction_type).order_by("min_amount")[:2]
+            small.max_amount = medium.min_amount = CITY_SMALL_UP_TO
+            small.save()
+            medium.save()
         report.count("rule versions", True)
     else:
         report.count("rule versions", False)

@@ -59,7 +59,7 @@ VersionForm = _form_class(
     RuleVersion,
     ["effective_from", "note", *VERSION_FIELDS],
 )
-VersionForm.base_fields["effective_from"].widget = forms.DateInput(attrs={"type": "date"})
+VersionForm.base_fields["effective_from"].widget = forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"})
 BandForm = _form_class("BandForm", RuleBand, BAND_FIELDS)
 BandFormSet = formset_factory(BandForm, extra=1, can_delete=True)
 MeetingRuleForm = _form_class(
