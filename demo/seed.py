@@ -339,9 +339,8 @@ def _seed_levels(report: SeedReport, places: dict[str, Organization], password: 
         user = _user(report, username, surname, given_name, password_hash)
         _post, created = Post.objects.get_or_create(user=user, organization=places[code], role=role)
         report.count("posts", created)
+    # Members only: the early warnings of the demo (cash over the limit, idle assets) stay in the demo county.
     _seed_members(report, collective, village_number=SECOND_VILLAGE_NUMBER)
-    _seed_assets(report, collective)
-    _seed_accounts(report, collective, village_number=SECOND_VILLAGE_NUMBER)
 
 
 def demo_members(*, village_number: int, seed: str) -> list[Member]:
