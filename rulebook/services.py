@@ -82,6 +82,17 @@ def looser_than_floors(place: Organization, table: Table, on_date: datetime.date
     return problems
 
 
+def places_looser_than(place: Organization, table: Table, on_date: datetime.date) -> list[Organization]:
+    """The places below whose own table in force on the day would be looser than this one: they must tighten theirs."""
+    below = Organization.objects.filter(path__startswith=place.path, kind__in=RULE_TABLE_KINDS).exclude(pk=place.pk)
+    looser = []
+    for other in below.order_by("path"):
+        own = own_version_in_force(place=other, on_date=on_date)
+        if own is not None and looser_than(table_of(own), table, ""):
+            looser.append(other)
+    return looser
+
+
 # --- writing -------------------------------------------------------------------------------------
 
 

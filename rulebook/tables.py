@@ -150,6 +150,34 @@ def body_label(body: str) -> str:
     return str(dict(MeetingBody.choices).get(body, body))
 
 
+QUORUM_FIELDS = (
+    "quorum_numerator",
+    "quorum_denominator",
+    "quorum_inclusive",
+    "household_quorum_numerator",
+    "household_quorum_denominator",
+)
+
+
+def meeting_in_words(rule: dict) -> list[tuple[str, str]]:
+    """A meeting rule as people read it: "at least 2/3 of those who should attend", then its other rules."""
+    fraction = f"{rule['quorum_numerator']}/{rule['quorum_denominator']}"
+    if rule.get("quorum_inclusive"):
+        quorum = _("at least %(fraction)s of those who should attend") % {"fraction": fraction}
+    else:
+        quorum = _("more than %(fraction)s of those who should attend") % {"fraction": fraction}
+    if rule.get("household_quorum_numerator") and rule.get("household_quorum_denominator"):
+        households = f"{rule['household_quorum_numerator']}/{rule['household_quorum_denominator']}"
+        quorum += _(", or at least %(fraction)s of the households") % {"fraction": households}
+    words = [(_("Quorum"), quorum)]
+    words += [
+        (label_of(MeetingRule, name), shown(MeetingRule, name, rule.get(name)))
+        for name in MEETING_FIELDS
+        if name not in QUORUM_FIELDS
+    ]
+    return words
+
+
 # --- the difference --------------------------------------------------------------------------
 
 

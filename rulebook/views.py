@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from organizations.jurisdiction import can_see, visible_organizations
-from organizations.models import RULE_TABLE_KINDS, MeetingBody, MeetingRule, Organization, RuleVersion, TransactionType
+from organizations.models import RULE_TABLE_KINDS, MeetingBody, Organization, RuleVersion, TransactionType
 from organizations.rules import own_version_in_force, rule_floors
 from organizations.signals import jurisdiction_refused
 
@@ -22,10 +22,11 @@ from .services import (
     looser_than_floors,
     may_edit,
     may_read,
+    places_looser_than,
     rule_version_check,
     rule_version_create,
 )
-from .tables import MEETING_FIELDS, VERSION_FIELDS, default_table, label_of, ladder, shown, table_diff, table_of
+from .tables import VERSION_FIELDS, default_table, label_of, ladder, meeting_in_words, shown, table_diff, table_of
 
 
 def _place_for(user, pk: int) -> Organization:
@@ -54,13 +55,7 @@ def table_context(version: RuleVersion) -> dict:
         ],
         "ladders": [(label, ladder(table.bands.get(value, []))) for value, label in TransactionType.choices],
         "meetings": [
-            (
-                label,
-                [
-                    (label_of(MeetingRule, name), shown(MeetingRule, name, table.meeting_rules[value].get(name)))
-                    for name in MEETING_FIELDS
-                ],
-            )
+            (label, meeting_in_words(table.meeting_rules[value]))
             for value, label in MeetingBody.choices
             if value in table.meeting_rules
         ],
@@ -183,7 +178,13 @@ def edit(request, pk: int):
     return render(
         request,
         "rulebook/review.html",
-        {"place": place, "baseline": baseline, "diff": diff, "draft": draft},
+        {
+            "place": place,
+            "baseline": baseline,
+            "diff": diff,
+            "draft": draft,
+            "looser_below": places_looser_than(place, draft.table, draft.effective_from),
+        },
     )
 
 

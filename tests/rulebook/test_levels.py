@@ -156,3 +156,22 @@ def test_the_city_administrator_post_may_be_granted_at_the_city(world, levels):
     from administration.services import ROLES_AT
 
     assert "county_admin" in ROLES_AT[Organization.objects.get(pk=levels.city.pk).kind]
+
+
+def test_a_city_table_stricter_than_a_county_names_the_county_to_tighten(client, world, levels):
+    client.force_login(levels.city_admin)
+    table = current_table(world)
+    stricter = Table(
+        values={**table.values, "publication_days": 10}, bands=table.bands, meeting_rules=table.meeting_rules
+    )
+    response = client.post(reverse("rulebook:edit", args=[levels.city.pk]), form_data(stricter))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'id="looser-below"' in page and world.county.name in page and levels.county_b.name not in page
+
+
+def test_the_meeting_rules_read_as_fractions(client, world):
+    client.force_login(world.county_admin)
+    page = client.get(reverse("rulebook:place", args=[world.county.pk])).content.decode()
+    assert "at least 2/3 of those who should attend" in page
+    assert "more than 1/2 of those who should attend, or at least 2/3 of the households" in page
