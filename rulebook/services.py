@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.amounts import band_range_label
-from organizations.jurisdiction import business_posts, can_act
+from organizations.jurisdiction import business_posts
 from organizations.models import (
     RULE_TABLE_KINDS,
     MeetingRule,
@@ -46,9 +46,21 @@ class Draft:
 # --- who may read and write --------------------------------------------------------------------
 
 
+def _in_line(post, place: Organization) -> bool:
+    """The place is the post's, below it, or above it (the levels whose tables bind the post's place)."""
+    return place.path.startswith(post.organization.path) or post.organization.path.startswith(place.path)
+
+
+def in_line(user, place: Organization) -> bool:
+    return any(_in_line(post, place) for post in business_posts(user))
+
+
 def may_read(user, place: Organization) -> bool:
-    """Administrators and inspectors read the tables of their place and of every level below it."""
-    return place.kind in RULE_TABLE_KINDS and can_act(user, place, RULE_READER_ROLES)
+    """Administrators and inspectors read the tables of their place, of every level below it, and of the
+    levels above whose tables are its floor; never a table beside theirs (another county's)."""
+    return place.kind in RULE_TABLE_KINDS and any(
+        post.role in RULE_READER_ROLES and _in_line(post, place) for post in business_posts(user)
+    )
 
 
 def may_edit(user, place: Organization) -> bool:

@@ -4,13 +4,14 @@ as ladders of amounts, make a new version from it, check it, see what it changes
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Q
 from django.http import Http404, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from organizations.jurisdiction import can_see, visible_organizations
+from organizations.jurisdiction import business_posts, visible_organizations
 from organizations.models import RULE_TABLE_KINDS, MeetingBody, Organization, RuleVersion, TransactionType
 from organizations.rules import own_version_in_force, rule_floors
 from organizations.signals import jurisdiction_refused
@@ -19,6 +20,7 @@ from .checks import level_name
 from .forms import RuleTableForm
 from .services import (
     baseline_of,
+    in_line,
     looser_than_floors,
     may_edit,
     may_read,
@@ -32,7 +34,7 @@ from .tables import VERSION_FIELDS, default_table, label_of, ladder, meeting_in_
 def _place_for(user, pk: int) -> Organization:
     """A place whose rule table the user reads: outside their jurisdiction a 404, a place they only work in a 403."""
     place = Organization.objects.filter(pk=pk, kind__in=RULE_TABLE_KINDS).first()
-    if place is None or not can_see(user, place):
+    if place is None or not in_line(user, place):
         jurisdiction_refused.send(sender=Organization, user=user, outcome="not_found", what=f"rule table {pk}")
         raise Http404
     if not may_read(user, place):
@@ -42,7 +44,11 @@ def _place_for(user, pk: int) -> Organization:
 
 
 def _places(user) -> list[Organization]:
-    places = visible_organizations(user).filter(kind__in=RULE_TABLE_KINDS).order_by("path")
+    """The tables the user reads: at and below their posts, and the levels above them."""
+    above = {pk for post in business_posts(user) for pk in post.organization.ancestor_ids()}
+    places = Organization.objects.filter(
+        Q(pk__in=above) | Q(pk__in=visible_organizations(user).values("pk")), kind__in=RULE_TABLE_KINDS
+    ).order_by("path")
     return [place for place in places if may_read(user, place)]
 
 
@@ -67,8 +73,10 @@ def index(request):
     places = _places(request.user)
     if not places:
         raise PermissionDenied
-    if len(places) == 1:
-        return redirect("rulebook:place", pk=places[0].pk)
+    own = [place for place in places if may_edit(request.user, place)]
+    if len(own) == 1 or len(places) == 1:
+        # An administrator starts at the table they keep; its page links the levels above and below.
+        return redirect("rulebook:place", pk=(own or places)[0].pk)
     today = timezone.localdate()
     rows = []
     for place in places:

@@ -59,9 +59,16 @@ def test_the_city_administrator_and_inspector_see_both_counties(client, world, l
         assert members.filter(organization=world.collective_a1).exists()
         assert members.filter(organization=levels.collective_b).exists()
     client.force_login(levels.city_admin)
+    response = client.get(reverse("rulebook:index"))
+    assert response.url == reverse("rulebook:place", args=[levels.city.pk])
+    page = client.get(response.url).content.decode()
+    for place in (world.county, levels.county_b):
+        assert reverse("rulebook:place", args=[place.pk]) in page
+    client.force_login(levels.city_inspector)
     page = client.get(reverse("rulebook:index")).content.decode()
     for place in (levels.city, world.county, levels.county_b):
         assert reverse("rulebook:place", args=[place.pk]) in page
+    client.force_login(levels.city_admin)
     members_page = client.get(reverse("registers:member_list")).content.decode()
     assert "北庄村股份经济合作社" in members_page and world.collective_a1.name in members_page
     statistics = client.get(reverse("oversight:place", args=[levels.city.pk]))
@@ -75,8 +82,8 @@ def test_a_county_administrator_cannot_touch_another_county(client, world, level
     assert client.get(reverse("rulebook:edit", args=[world.county.pk])).status_code == 404
     assert client.post(reverse("rulebook:edit", args=[world.county.pk]), form_data(table)).status_code == 404
     assert RuleVersion.objects.filter(county=world.county).count() == 1
-    # Nor the city's, above them.
-    assert client.get(reverse("rulebook:edit", args=[levels.city.pk])).status_code == 404
+    # Nor the city's, above them: they read it (their floor), the city administrator writes it.
+    assert client.get(reverse("rulebook:edit", args=[levels.city.pk])).status_code == 403
 
 
 def test_the_city_administrator_reads_the_county_tables_but_writes_only_the_city_table(client, world, levels):
@@ -175,3 +182,20 @@ def test_the_meeting_rules_read_as_fractions(client, world):
     page = client.get(reverse("rulebook:place", args=[world.county.pk])).content.decode()
     assert "at least 2/3 of those who should attend" in page
     assert "more than 1/2 of those who should attend, or at least 2/3 of the households" in page
+
+
+def test_a_county_reads_the_city_table_above_it_but_not_another_county(client, world, levels):
+    city_table(levels)
+    client.force_login(world.county_admin)
+    page = client.get(reverse("rulebook:place", args=[world.county.pk])).content.decode()
+    assert reverse("rulebook:place", args=[levels.city.pk]) in page  # the floor, linked
+    assert client.get(reverse("rulebook:place", args=[levels.city.pk])).status_code == 200
+    assert client.get(reverse("rulebook:edit", args=[levels.city.pk])).status_code == 403
+    assert client.get(reverse("rulebook:place", args=[levels.county_b.pk])).status_code == 404
+
+
+def test_a_township_inspector_reads_the_county_table_that_binds_them(client, world):
+    client.force_login(world.inspector_b)
+    response = client.get(reverse("rulebook:index"))
+    assert response.url == reverse("rulebook:place", args=[world.county.pk])
+    assert client.get(response.url).status_code == 200

