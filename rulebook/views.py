@@ -133,12 +133,13 @@ def _draft_key(place: Organization) -> str:
     return f"rulebook-draft-{place.pk}"
 
 
-def _stored(request, place: Organization) -> QueryDict | None:
+def _stored(request, place: Organization, baseline: RuleVersion | None) -> QueryDict | None:
+    """The draft last checked, unless the version it was made from is no longer the one in force."""
     stored = request.session.get(_draft_key(place))
-    if stored is None:
+    if not isinstance(stored, dict) or stored.get("baseline") != (baseline.pk if baseline else None):
         return None
     data = QueryDict(mutable=True)
-    for key, values in stored.items():
+    for key, values in stored.get("data", {}).items():
         data.setlist(key, values)
     return data
 
@@ -157,11 +158,15 @@ def edit(request, pk: int):
     if request.method == "GET":
         return _edit_page(request, place, baseline, RuleTableForm(table=start))
     if action in ("back", "save"):
-        data = _stored(request, place)
+        data = _stored(request, place, baseline)
         if data is None:
-            messages.error(request, _("The draft was not found (it may have expired); start again."))
+            messages.error(
+                request,
+                _("The checked draft was not found, or the version in force changed meanwhile; check it again."),
+            )
             return redirect("rulebook:edit", pk=place.pk)
     else:
+        request.session.pop(_draft_key(place), None)  # a new check replaces the draft checked before
         data = request.POST
     form = RuleTableForm(data, table=start)
     if action == "back" or not form.is_valid():
@@ -182,7 +187,10 @@ def edit(request, pk: int):
             % {"number": version.number, "day": version.effective_from.isoformat()},
         )
         return redirect("rulebook:version", pk=place.pk, number=version.number)
-    request.session[_draft_key(place)] = {key: data.getlist(key) for key in data if key != "csrfmiddlewaretoken"}
+    request.session[_draft_key(place)] = {
+        "baseline": baseline.pk if baseline else None,
+        "data": {key: data.getlist(key) for key in data if key != "csrfmiddlewaretoken"},
+    }
     return render(
         request,
         "rulebook/review.html",

@@ -195,3 +195,25 @@ def test_a_place_that_keeps_no_table_is_not_found(client, world):
     client.force_login(world.county_admin)
     assert client.get(reverse("rulebook:place", args=[world.township_a.pk])).status_code == 404
     assert client.get(reverse("rulebook:version", args=[world.county.pk, 9])).status_code == 404
+
+
+def test_a_save_after_the_version_in_force_changed_asks_for_a_new_check(client, world):
+    client.force_login(world.county_admin)
+    table = with_band_limit(current_table(world), PURCHASE, "20000", "30000")
+    client.post(edit_url(world.county), form_data(table))
+    # Meanwhile another version comes into force.
+    other = with_band_limit(current_table(world), PURCHASE, "20000", "40000")
+    second = client_for(world)
+    second.post(edit_url(world.county), form_data(other))
+    second.post(edit_url(world.county), {"action": "save"})
+    response = client.post(edit_url(world.county), {"action": "save"}, follow=True)
+    assert "the version in force changed meanwhile" in response.content.decode()
+    assert RuleVersion.objects.filter(county=world.county).count() == 2
+
+
+def client_for(world):
+    from django.test import Client
+
+    other = Client(HTTP_ACCEPT_LANGUAGE="en")
+    other.force_login(world.county_admin)
+    return other
