@@ -217,3 +217,17 @@ def client_for(world):
     other = Client(HTTP_ACCEPT_LANGUAGE="en")
     other.force_login(world.county_admin)
     return other
+
+
+def test_the_whole_log_check_covers_the_rule_rows_and_catches_an_edit(client, world):
+    from documents.ledger_verify import ledger_verify
+
+    client.force_login(world.county_admin)
+    table = with_band_limit(current_table(world), PURCHASE, "20000", "30000")
+    client.post(edit_url(world.county), form_data(table))
+    client.post(edit_url(world.county), {"action": "save"})
+    assert ledger_verify(check_files=False).ok
+    # A threshold changed behind the product's back is named.
+    RuleBand.objects.filter(rule_version__number=2, min_amount=0, transaction_type=PURCHASE).update(max_amount=90000)
+    result = ledger_verify(check_files=False)
+    assert not result.ok and result.model == "organizations.RuleBand" and "max_amount" in result.reason
