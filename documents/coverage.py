@@ -347,7 +347,7 @@ def cover_the_product() -> None:
     cover("registers.ContractPayment", matter="contract__matter", **register)
     cover("registers.ShareLedgerEntry", **register, **kept)
     cover("registers.ShareCertificate", files=("pdf",), **register)
-    # The rule tables every matter's path is decided by (rulebook/): each version, band and meeting rule.
+    # The county rule table a matter is decided under (bands, quorum and pass fractions); changed only by saving.
     cover("organizations.RuleVersion", matter=None)
     cover("organizations.RuleBand", matter=None)
     cover("organizations.MeetingRule", matter=None)

@@ -9,16 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from .models import (
-    RULE_TABLE_KINDS,
-    MeetingBody,
-    MeetingRule,
-    OnFailedVote,
-    Organization,
-    RuleBand,
-    RuleVersion,
-    TransactionType,
-)
+from .models import MeetingBody, MeetingRule, OnFailedVote, Organization, RuleBand, RuleVersion, TransactionType
 
 
 def own_version_in_force(*, place: Organization, on_date: datetime.date) -> RuleVersion | None:
@@ -31,9 +22,9 @@ def own_version_in_force(*, place: Organization, on_date: datetime.date) -> Rule
 
 
 def rule_levels(place: Organization) -> list[Organization]:
-    """The place and the places above it that may keep a rule table, the nearest first."""
+    """The place and the places above it (city, province: only those keep tables), the nearest first."""
     ids = [pk for pk in reversed(place.ancestor_ids()) if pk != place.pk]
-    above = {org.pk: org for org in Organization.objects.filter(pk__in=ids, kind__in=RULE_TABLE_KINDS)}
+    above = {org.pk: org for org in Organization.objects.filter(pk__in=ids)}
     return [place, *(above[pk] for pk in ids if pk in above)]
 
 

@@ -199,6 +199,12 @@ def _looser_meetings(table: Table, floor: Table, floor_name: str) -> list[str]:
         # Another way to a quorum is looser unless the floor has it too, at most as easily.
         if households is not None and (floor_households is None or households < floor_households):
             looser.append(_("household quorum"))
+        # The pass fraction, where the model has one (a members' assembly: 2/3 of all members).
+        passing = _fraction(mine.get("pass_numerator"), mine.get("pass_denominator"))
+        floor_passing = _fraction(theirs.get("pass_numerator"), theirs.get("pass_denominator"))
+        if passing is not None and floor_passing is not None:
+            if not _reaches(passing, mine.get("pass_inclusive"), floor_passing, theirs.get("pass_inclusive")):
+                looser.append(_("pass rule"))
         if theirs.get("pass_of_expected") and not mine.get("pass_of_expected"):
             looser.append(label_of(MeetingRule, "pass_of_expected"))
         if looser:

@@ -157,6 +157,7 @@ QUORUM_FIELDS = (
     "household_quorum_numerator",
     "household_quorum_denominator",
 )
+PASS_FIELDS = ("pass_numerator", "pass_denominator", "pass_inclusive", "pass_of_expected")
 
 
 def meeting_in_words(rule: dict) -> list[tuple[str, str]]:
@@ -170,12 +171,27 @@ def meeting_in_words(rule: dict) -> list[tuple[str, str]]:
         households = f"{rule['household_quorum_numerator']}/{rule['household_quorum_denominator']}"
         quorum += _(", or at least %(fraction)s of the households") % {"fraction": households}
     words = [(_("Quorum"), quorum)]
+    in_words = set(QUORUM_FIELDS)
+    if rule.get("pass_numerator") and rule.get("pass_denominator"):
+        words.append((_("Pass rule"), _pass_in_words(rule)))
+        in_words |= set(PASS_FIELDS)
     words += [
         (label_of(MeetingRule, name), shown(MeetingRule, name, rule.get(name)))
         for name in MEETING_FIELDS
-        if name not in QUORUM_FIELDS
+        if name not in in_words
     ]
     return words
+
+
+def _pass_in_words(rule: dict) -> str:
+    values = {"fraction": f"{rule['pass_numerator']}/{rule['pass_denominator']}"}
+    if rule.get("pass_of_expected"):
+        if rule.get("pass_inclusive"):
+            return _("at least %(fraction)s of those who should attend vote for") % values
+        return _("more than %(fraction)s of those who should attend vote for") % values
+    if rule.get("pass_inclusive"):
+        return _("at least %(fraction)s of those who attend vote for") % values
+    return _("more than %(fraction)s of those who attend vote for") % values
 
 
 # --- the difference --------------------------------------------------------------------------
