@@ -13,6 +13,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from organizations.amounts import band_range_label, yuan_short
 from organizations.models import MeetingBody, MeetingRule, RuleBand, RuleVersion, TransactionType
@@ -95,7 +96,7 @@ def shown(model, name: str, value) -> str:
     if model_field.choices:
         return str(dict(model_field.flatchoices).get(value, value))
     if isinstance(model_field, models.BooleanField):
-        return _("yes") if value else _("no")
+        return pgettext("a rule's value", "yes") if value else pgettext("a rule's value", "no")
     if isinstance(model_field, models.DecimalField):
         return yuan_short(value)
     return str(value)
@@ -164,9 +165,9 @@ def meeting_in_words(rule: dict) -> list[tuple[str, str]]:
     """A meeting rule as people read it: "at least 2/3 of those who should attend", then its other rules."""
     fraction = f"{rule['quorum_numerator']}/{rule['quorum_denominator']}"
     if rule.get("quorum_inclusive"):
-        quorum = _("at least %(fraction)s of those who should attend") % {"fraction": fraction}
+        quorum = _("attendance of at least %(fraction)s of those who should attend") % {"fraction": fraction}
     else:
-        quorum = _("more than %(fraction)s of those who should attend") % {"fraction": fraction}
+        quorum = _("attendance of more than %(fraction)s of those who should attend") % {"fraction": fraction}
     if rule.get("household_quorum_numerator") and rule.get("household_quorum_denominator"):
         households = f"{rule['household_quorum_numerator']}/{rule['household_quorum_denominator']}"
         quorum += _(", or at least %(fraction)s of the households") % {"fraction": households}

@@ -180,8 +180,8 @@ def test_a_city_table_stricter_than_a_county_names_the_county_to_tighten(client,
 def test_the_meeting_rules_read_as_fractions(client, world):
     client.force_login(world.county_admin)
     page = client.get(reverse("rulebook:place", args=[world.county.pk])).content.decode()
-    assert "at least 2/3 of those who should attend" in page
-    assert "more than 1/2 of those who should attend, or at least 2/3 of the households" in page
+    assert "attendance of at least 2/3 of those who should attend" in page
+    assert "attendance of more than 1/2 of those who should attend, or at least 2/3 of the households" in page
 
 
 def test_a_county_reads_the_city_table_above_it_but_not_another_county(client, world, levels):
