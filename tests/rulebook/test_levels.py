@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from flows.services import matter_apply
 from organizations.jurisdiction import can_see, visible
-from organizations.models import Organization, RuleVersion, TransactionType
+from organizations.models import MeetingRule, Organization, RuleVersion, TransactionType
 from organizations.rules import rule_version_in_force
 from registers.models import Member
 from rulebook.tables import Table, table_of
@@ -199,3 +199,17 @@ def test_a_township_inspector_reads_the_county_table_that_binds_them(client, wor
     response = client.get(reverse("rulebook:index"))
     assert response.url == reverse("rulebook:place", args=[world.county.pk])
     assert client.get(response.url).status_code == 200
+
+
+def test_a_pass_rule_looser_than_the_city_is_refused(client, world, levels):
+    if not any(field.name == "pass_numerator" for field in MeetingRule._meta.fields):
+        pytest.skip("the meeting rules have no pass fraction in this build")
+    city = city_table(levels)
+    rule = city.meeting_rules.get(body="member_assembly")
+    rule.pass_numerator, rule.pass_denominator, rule.pass_inclusive = 3, 4, True
+    rule.save()
+    client.force_login(world.county_admin)
+    table = with_band_limit(current_table(world), PURCHASE, "20000", "30000")
+    response = client.post(reverse("rulebook:edit", args=[world.county.pk]), form_data(table))
+    assert response.status_code == 400
+    assert "Members&#x27; assembly: the pass rule is looser than the city rule table" in response.content.decode()
