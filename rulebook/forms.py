@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from organizations.models import MeetingBody, MeetingRule, RuleBand, RuleVersion, TransactionType
 
 from .services import Draft
-from .tables import BAND_FIELDS, MEETING_FIELDS, VERSION_FIELDS, Table, ordered_bands
+from .tables import BAND_FIELDS, MEETING_FIELDS, VERSION_FIELDS, Table, ladder, ordered_bands
 
 # Digits, at most two decimals: no "1e5", no "1,000", no "-5".
 AMOUNT = re.compile(r"^\d{1,12}(?:\.\d{1,2})?$")
@@ -93,6 +93,7 @@ class RuleTableForm:
                 value,
                 label,
                 BandFormSet(data, initial=ordered_bands(table.bands.get(value, [])), prefix=f"band-{value}"),
+                " / ".join(rung.range_label for rung in ladder(table.bands.get(value, []))),
             )
             for value, label in TransactionType.choices
         ]
@@ -103,7 +104,7 @@ class RuleTableForm:
 
     def is_valid(self) -> bool:
         results = [self.version.is_valid(), self.meetings.is_valid()]
-        results += [formset.is_valid() for _value, _label, formset in self.ladders]
+        results += [formset.is_valid() for _value, _label, formset, _words in self.ladders]
         return all(results)
 
     @property
@@ -115,7 +116,7 @@ class RuleTableForm:
         values = dict(self.version.cleaned_data)
         effective_from, note = values.pop("effective_from"), values.pop("note") or ""
         bands = {}
-        for value, _label, formset in self.ladders:
+        for value, _label, formset, _words in self.ladders:
             bands[value] = [
                 {name: form.cleaned_data.get(name) for name in BAND_FIELDS}
                 for form in formset.forms

@@ -212,6 +212,15 @@ class LadderChange:
     before: list[Rung]
     after: list[Rung]
 
+    @property
+    def before_marked(self) -> list[tuple[Rung, bool]]:
+        """Each rung of the old ladder, and whether the new one lacks it."""
+        return [(rung, rung not in self.after) for rung in self.before]
+
+    @property
+    def after_marked(self) -> list[tuple[Rung, bool]]:
+        return [(rung, rung not in self.before) for rung in self.after]
+
 
 @dataclass(frozen=True)
 class MeetingChange:

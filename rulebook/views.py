@@ -220,5 +220,5 @@ def form_has_errors(form: RuleTableForm) -> bool:
     return bool(
         form.version.errors
         or form.meetings.total_error_count()
-        or any(formset.total_error_count() for _value, _label, formset in form.ladders)
+        or any(formset.total_error_count() for _value, _label, formset, _words in form.ladders)
     )

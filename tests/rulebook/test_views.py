@@ -41,6 +41,7 @@ def test_the_form_starts_from_the_version_in_force(client, world):
     page = client.get(edit_url(world.county)).content.decode()
     assert 'name="band-asset_purchase-0-max_amount" value="20000.00"' in page
     assert f'name="version-effective_from" value="{timezone.localdate().isoformat()}"' in page
+    assert "below 20,000 yuan / 20,000 yuan to below 100,000 yuan / 100,000 yuan and above" in page
 
 
 def test_a_check_shows_the_difference_and_saves_nothing(client, world):
@@ -51,6 +52,9 @@ def test_a_check_shows_the_difference_and_saves_nothing(client, world):
     page = response.content.decode()
     assert "passes every check" in page
     assert "below 30,000 yuan" in page and "below 20,000 yuan" in page
+    # Only the rungs that differ are struck out and marked new; the top one stays as it was.
+    assert "<ins><strong>below 30,000 yuan</strong>" in page and "<del><strong>below 20,000 yuan</strong>" in page
+    assert "<ins><strong>100,000 yuan and above" not in page
     assert RuleVersion.objects.filter(county=world.county).count() == 1
 
 
