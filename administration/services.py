@@ -57,6 +57,9 @@ ROLES_AT = {
     OrganizationKind.VILLAGE: {Role.VILLAGE_SECRETARY, Role.VILLAGE_CASHIER, Role.VILLAGE_SUPERVISOR},
     OrganizationKind.TOWNSHIP: {Role.TOWNSHIP_OFFICER, Role.TOWNSHIP_LEADER, Role.DISCIPLINE_INSPECTOR},
     OrganizationKind.COUNTY: {Role.COUNTY_ADMIN, Role.DISCIPLINE_INSPECTOR},
+    # The levels above the county (five levels): their administrators and inspectors see everything below.
+    OrganizationKind.CITY: {Role.COUNTY_ADMIN, Role.DISCIPLINE_INSPECTOR},
+    OrganizationKind.PROVINCE: {Role.COUNTY_ADMIN, Role.DISCIPLINE_INSPECTOR},
 }
 INITIAL_PASSWORD_LENGTH = 14
 

@@ -119,6 +119,27 @@ USERS = [
 ]
 SUPERUSER = ("admin", "冯", "国强")
 
+# --- the levels above and beside the county (five levels) -----------------------------
+
+# The city above the demo county, and a second county of the city with one township and one village;
+# its rule table is the city's (it keeps none of its own), the demo county keeps its own.
+CITY_CODE, CITY_NAME = "DEMO-SHI", "示范市"
+SECOND_COUNTY_CODE, SECOND_COUNTY_NAME = "DEMO2", "北岭县"
+SECOND_TOWNSHIP = ("BL", "北岭镇")
+SECOND_VILLAGE = ("BL01", "北庄村")
+CITY_SMALL_UP_TO = Decimal("50000")
+SECOND_VILLAGE_NUMBER = 4  # after the demo county's three: keeps ID and account numbers apart
+LEVEL_USERS = [
+    ("city_admin", Role.COUNTY_ADMIN, CITY_CODE, "庞", "立新"),
+    ("city_inspector", Role.DISCIPLINE_INSPECTOR, CITY_CODE, "姚", "文静"),
+    ("county2_admin", Role.COUNTY_ADMIN, SECOND_COUNTY_CODE, "常", "浩"),
+    ("sec_bl01", Role.VILLAGE_SECRETARY, "BL01", "侯", "建军"),
+    ("cashier_bl01", Role.VILLAGE_CASHIER, "BL01", "邢", "秀兰"),
+    ("sup_bl01", Role.VILLAGE_SUPERVISOR, "BL01", "范", "德明"),
+    ("officer_bl", Role.TOWNSHIP_OFFICER, "BL", "段", "晓光"),
+    ("leader_bl", Role.TOWNSHIP_LEADER, "BL", "雷", "振国"),
+]
+
 # The login sheet goes to Chinese-speaking testers whatever state the translation catalogue is in.
 ROLE_LABELS = {
     Role.VILLAGE_SECRETARY: "村党组织书记",
@@ -226,6 +247,7 @@ def demo_seed(*, password: str = DEFAULT_PASSWORD) -> SeedReport:
     else:
         report.count("rule versions", False)
     _seed_users(report, places, password)
+    _seed_levels(report, places, password)
     for number, (village_code, _name, _township) in enumerate(VILLAGES, start=1):
         collective = places[collective_code(village_code)]
         _seed_members(report, collective, village_number=number)
@@ -283,6 +305,51 @@ def _seed_users(report: SeedReport, places: dict[str, Organization], password: s
     if not (superuser.is_staff and superuser.is_superuser):
         superuser.is_staff = superuser.is_superuser = True
         superuser.save(update_fields=["is_staff", "is_superuser"])
+
+
+def _seed_levels(report: SeedReport, places: dict[str, Organization], password: str) -> None:
+    """The city above the demo county (its rule table the floor), a second county with a township and a village."""
+    city = places[CITY_CODE] = _place(report, CITY_CODE, CITY_NAME, OrganizationKind.CITY, None)
+    county = places[COUNTY_CODE]
+    if county.parent_id != city.pk:
+        # A demo seeded before the city existed: the county (and everything below it) moves under it.
+        county.parent = city
+        county.save()
+        for code, place in places.items():
+            if code != CITY_CODE:
+                place.refresh_from_db()
+    second = places[SECOND_COUNTY_CODE] = _place(
+        report, SECOND_COUNTY_CODE, SECOND_COUNTY_NAME, OrganizationKind.COUNTY, city
+    )
+    township_code, township_name = SECOND_TOWNSHIP
+    township = places[township_code] = _place(report, township_code, township_name, OrganizationKind.TOWNSHIP, second)
+    village_code, village_name = SECOND_VILLAGE
+    village = places[village_code] = _place(report, village_code, village_name, OrganizationKind.VILLAGE, township)
+    collective = places[collective_code(village_code)] = _place(
+        report, collective_code(village_code), f"{village_name}股份经济合作社", OrganizationKind.COLLECTIVE, village
+    )
+    if not RuleVersion.objects.filter(county=city).exists():
+        version = rule_version_seed_defaults(county=city, effective_from=RULES_EFFECTIVE_FROM)
+        version.note = "市级底线：小额购置和支出至5万元"
+        version.save()
+        # The city's floor leaves its counties room: small purchases and payments up to 5万元 (the demo
+        # county keeps 2万元, stricter; the second county follows the city).
+        for transaction_type in (TransactionType.ASSET_PURCHASE, TransactionType.FUND_DISBURSEMENT):
+            small, medium = version.bands.filter(transaction_type=transaction_type).order_by("min_amount")[:2]
+            small.max_amount = medium.min_amount = CITY_SMALL_UP_TO
+            small.save()
+            medium.save()
+        report.count("rule versions", True)
+    else:
+        report.count("rule versions", False)
+    missing = get_user_model().objects.filter(username__in=[row[0] for row in LEVEL_USERS]).count() < len(LEVEL_USERS)
+    password_hash = make_password(password) if missing else ""
+    for username, role, code, surname, given_name in LEVEL_USERS:
+        user = _user(report, username, surname, given_name, password_hash)
+        _post, created = Post.objects.get_or_create(user=user, organization=places[code], role=role)
+        report.count("posts", created)
+    # Members only: the early warnings of the demo (cash over the limit, idle assets) stay in the demo county.
+    _seed_members(report, collective, village_number=SECOND_VILLAGE_NUMBER)
 
 
 def demo_members(*, village_number: int, seed: str) -> list[Member]:
@@ -574,16 +641,17 @@ class Login:
 
 
 def demo_logins() -> list[Login]:
-    """Every post in the demo county, village by village, then the superuser."""
-    county = Organization.objects.filter(code=COUNTY_CODE).first()
-    if county is None:
+    """Every post in the demo city and its counties, village by village, then the superuser."""
+    top = Organization.objects.filter(code=CITY_CODE).first() or Organization.objects.filter(code=COUNTY_CODE).first()
+    if top is None:
         return []
-    order = {role: position for position, (_u, role, *_rest) in enumerate(USERS)}
-    posts = Post.objects.filter(organization__path__startswith=county.path).select_related("user", "organization")
+    order = {role: position for position, (_u, role, *_rest) in enumerate(USERS + LEVEL_USERS)}
+    posts = Post.objects.filter(organization__path__startswith=top.path).select_related("user", "organization")
+    above_townships = (OrganizationKind.PROVINCE, OrganizationKind.CITY, OrganizationKind.COUNTY)
     posts = sorted(
         posts,
         key=lambda post: (
-            post.organization.kind == OrganizationKind.COUNTY,
+            post.organization.kind in above_townships,
             post.organization.path,
             order.get(post.role, 99),
             post.user.username,
@@ -655,8 +723,13 @@ def cast_for(collective: Organization) -> Cast:
 
 
 def demo_collectives(*, village_code: str = "") -> list[Organization]:
-    """The collectives to spread matters over: all of them, or those of one village (or the one named)."""
+    """The demo county's collectives to spread matters over: all of them, or those of one village (or the one named).
+
+    The second county's village is left out: it is there to try the levels by hand."""
     collectives = Organization.objects.filter(kind=OrganizationKind.COLLECTIVE).order_by("code")
+    county = Organization.objects.filter(code=COUNTY_CODE).first()
+    if county is not None:
+        collectives = collectives.filter(path__startswith=county.path)
     if village_code:
         collectives = collectives.filter(Q(parent__code=village_code) | Q(code=village_code))
     return list(collectives)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Substr
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -81,8 +83,13 @@ class Organization(models.Model):
         super().save(*args, **kwargs)
         expected = (self.parent.path if self.parent_id else "/") + f"{self.pk}/"
         if self.path != expected:
-            self.path = expected
+            moved_from, self.path = self.path, expected
             type(self).objects.filter(pk=self.pk).update(path=expected)
+            if moved_from:
+                # A place put under another (a county under its new city): everything below it moves too.
+                type(self).objects.filter(path__startswith=moved_from).exclude(pk=self.pk).update(
+                    path=Concat(Value(expected), Substr("path", len(moved_from) + 1))
+                )
 
     def ancestor_ids(self) -> list[int]:
         return [int(part) for part in self.path.strip("/").split("/") if part]
@@ -134,15 +141,22 @@ class Post(models.Model):
             raise ValidationError({"role": _("This account belongs to an administrator and can hold no other post.")})
 
 
+# The levels that keep a rule table: a province's or a city's is the floor the counties below inherit.
+RULE_TABLE_KINDS = (OrganizationKind.PROVINCE, OrganizationKind.CITY, OrganizationKind.COUNTY)
+
+
 class RuleVersion(models.Model):
-    """One version of a county's rule table; matters keep the version they started under."""
+    """One version of a county's rule table; matters keep the version they started under.
+
+    ``county`` is the place that keeps the table: a county, or a city or province whose table is the
+    floor of the counties below it (organizations.rules.rule_version_in_force)."""
 
     county = models.ForeignKey(
         Organization,
         verbose_name=_("county"),
         on_delete=models.PROTECT,
         related_name="rule_versions",
-        limit_choices_to={"kind": "county"},
+        limit_choices_to={"kind__in": RULE_TABLE_KINDS},
     )
     number = models.PositiveIntegerField(_("version"))
     effective_from = models.DateField(_("effective from"))

@@ -21,15 +21,39 @@ from .models import (
 )
 
 
-def rule_version_in_force(*, county: Organization, on_date: datetime.date) -> RuleVersion:
-    version = (
-        RuleVersion.objects.filter(county=county, effective_from__lte=on_date)
+def own_version_in_force(*, place: Organization, on_date: datetime.date) -> RuleVersion | None:
+    """The place's own version in force on the day, or None."""
+    return (
+        RuleVersion.objects.filter(county=place, effective_from__lte=on_date)
         .order_by("-effective_from", "-number")
         .first()
     )
-    if version is None:
-        raise ValidationError(_("No rule table is in force for %(county)s.") % {"county": county})
-    return version
+
+
+def rule_levels(place: Organization) -> list[Organization]:
+    """The place and the places above it (city, province: only those keep tables), the nearest first."""
+    ids = [pk for pk in reversed(place.ancestor_ids()) if pk != place.pk]
+    above = {org.pk: org for org in Organization.objects.filter(pk__in=ids)}
+    return [place, *(above[pk] for pk in ids if pk in above)]
+
+
+def rule_floors(*, place: Organization, on_date: datetime.date) -> list[RuleVersion]:
+    """The versions in force on the day at each level above the place (city, province): floors it may only tighten."""
+    floors = []
+    for level in rule_levels(place)[1:]:
+        version = own_version_in_force(place=level, on_date=on_date)
+        if version is not None:
+            floors.append(version)
+    return floors
+
+
+def rule_version_in_force(*, county: Organization, on_date: datetime.date) -> RuleVersion:
+    """The county's own version in force, else the one it inherits from the nearest level above (city, province)."""
+    for level in rule_levels(county):
+        version = own_version_in_force(place=level, on_date=on_date)
+        if version is not None:
+            return version
+    raise ValidationError(_("No rule table is in force for %(county)s.") % {"county": county})
 
 
 def band_for(*, rule_version: RuleVersion, transaction_type: str, amount: Decimal) -> RuleBand:

@@ -17,6 +17,7 @@ from flows.services import HOLDER_ROLES, STEP_ROLES
 from organizations.jurisdiction import READ_ONLY_ROLES, user_posts
 from organizations.models import ADMINISTRATOR_ROLES, Role
 from oversight.views import OVERSIGHT_ROLES
+from rulebook.services import RULE_READER_ROLES
 
 # Who may see an entry: everyone (also signed out), anyone holding a post, the staff, or these roles.
 EVERYONE, ANY_POST, STAFF = "everyone", "any_post", "staff"
@@ -74,6 +75,7 @@ ENTRIES = [
     Entry("oversight", _("Correction requests"), "documents:correction_list", ANY_POST),
     Entry("oversight", _("Ledger"), "documents:ledger", READ_ONLY_ROLES),
     Entry("oversight", _("Verify a document"), "documents:verify", EVERYONE),
+    Entry("admin", _("Rule tables"), "rulebook:index", RULE_READER_ROLES, "nav-rules"),
     Entry("admin", _("Accounts and posts"), "administration:accounts", frozenset({Role.SYSTEM_ADMIN})),
     Entry("admin", _("Organisations"), "administration:organizations", frozenset({Role.SYSTEM_ADMIN})),
     Entry("admin", _("Security policy"), "administration:policy", frozenset({Role.SECURITY_ADMIN})),

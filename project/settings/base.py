@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "pgtrigger",
     "listing",
     "organizations",
+    "rulebook",
     "protection",
     "registers",
     "documents",

@@ -51,5 +51,5 @@ def test_the_maintenance_superuser_opens_the_admin(client, django_user_model):
 
 def test_the_demo_gives_no_staff_flag_to_the_county_admin(db):
     demo_seed()
-    county_admin = Post.objects.get(role="county_admin").user
+    county_admin = Post.objects.get(role="county_admin", user__username="county_admin").user
     assert not county_admin.is_staff and not county_admin.is_superuser

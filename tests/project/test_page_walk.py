@@ -22,7 +22,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from administration.models import TrackedSession
-from demo.seed import SCENARIOS, demo_collectives, matters_seed
+from demo.seed import COUNTY_CODE, SCENARIOS, demo_collectives, matters_seed
 from demo.warnings import demo_warning_cases
 from demo.workdesk import demo_batch_matters
 from documents import rendering, review
@@ -39,7 +39,7 @@ from flows.models import (
     Objection,
 )
 from flows.services import active_task
-from organizations.models import Organization, OrganizationKind, Post, Role
+from organizations.models import Organization, Post, Role
 from oversight.figures import figures_rebuild
 from registers.models import Asset, Contract, EarlyWarning, FundAccount, Member, Resource, ShareCertificate
 from registers.warnings import warnings_scan
@@ -215,7 +215,7 @@ def build_walk() -> Walk:
         correction=correction,
         delegation=handed,
         village=Organization.objects.get(code="DH01"),
-        county=Organization.objects.get(kind=OrganizationKind.COUNTY),
+        county=Organization.objects.get(code=COUNTY_CODE),
         township=Organization.objects.get(code="DH"),
     )
 
@@ -273,6 +273,9 @@ def samples(walk: Walk) -> dict[str, list[dict]]:
         "administration:password_reset": [{"pk": account.pk}],
         "oversight:place": [{"pk": walk.county.pk}, {"pk": walk.township.pk}, {"pk": walk.village.pk}],
         "oversight:export": [{"pk": walk.county.pk}],
+        "rulebook:place": [{"pk": walk.county.pk}, {"pk": walk.county.parent_id}],
+        "rulebook:edit": [{"pk": walk.county.pk}],
+        "rulebook:version": [{"pk": walk.county.pk, "number": 1}],
     }
 
 
