@@ -6,18 +6,22 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from viewflow import this
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.fields import get_task_ref
+from viewflow.workflow.lock import SelectForUpdateLock
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from documents import ledger
 from documents.rendering import dossier_request
 from documents.services import evidence_check, evidence_store
 from organizations.jurisdiction import require_act
@@ -30,7 +34,7 @@ from protection.addresses import client_network
 from protection.throttle import Limit, throttle_hit
 from registers.models import Member, MemberStatus
 
-from . import events
+from . import events, notifications
 from .catalogue import flow_for
 from .models import (
     END,
@@ -133,16 +137,69 @@ def can_withdraw(matter: Matter) -> bool:
 
 
 def active_task(matter: Matter, step: str) -> Task | None:
-    node = matter.process.flow_class.instance.node(step)
+    # The flow of the matter's type: the process row need not be read to know it.
+    node = flow_for(matter.transaction_type).instance.node(step)
     # Pass the stored string: the field's own conversion skips nodes that test falsy.
     return Task.objects.filter(process_id=matter.process_id, flow_task=get_task_ref(node), status__in=ACTIVE).first()
 
 
+# The relations of a step record: always rows the step has in hand, so validating them would only read them again.
+RECORD_RELATIONS = ("matter", "task", "actor", "meeting", "on_behalf_of")
+
+
 def _record(matter: Matter, step: str, decision: str, *, actor=None, opinion="", task=None, **extra) -> StepRecord:
     record = StepRecord(matter=matter, step=step, decision=decision, actor=actor, opinion=opinion, task=task, **extra)
-    record.full_clean()
+    record.full_clean(exclude=RECORD_RELATIONS)
     record.save()
     return record
+
+
+def writes_in_bulk(*, announce: bool) -> ExitStack:
+    """The step's leaves and notifications written in bulk at the end of the block (entered inside the
+    step's transaction, so they are written in it).
+
+    ``announce``: the step opened its transaction itself (as a request or a job makes it), so its new
+    tasks are announced at the end of the block too, inside it. Within a transaction someone else opened
+    they are announced once that commits (flows/events.py), which also leaves out a task made and handled
+    in it."""
+    stack = ExitStack()
+    stack.enter_context(ledger.batched())
+    stack.enter_context(notifications.batched())
+    if announce:
+        stack.enter_context(events.announcing())
+    return stack
+
+
+@contextmanager
+def one_step(flow_class, process_id: int):
+    """One step of a matter, one transaction: the process row locked, its writes in bulk (``writes_in_bulk``).
+
+    Inside a transaction already open (a meeting deciding several matters, an objection handled) the step
+    takes the row lock within it and opens no savepoint: an error undoes that whole transaction anyway.
+    (The one error a caller catches, ``TransitionNotAllowed``, comes before the step writes anything.)"""
+    if not connection.in_atomic_block:
+        with flow_class.lock(process_id), writes_in_bulk(announce=True):
+            yield
+        return
+    if not isinstance(flow_class.lock_impl, SelectForUpdateLock):
+        with flow_class.lock(process_id), writes_in_bulk(announce=False):
+            yield
+        return
+    flow_class.process_class._default_manager.filter(pk=process_id).select_for_update().exists()
+    with writes_in_bulk(announce=False):
+        yield
+
+
+def handle_run(task: Task, **kwargs):
+    """What viewflow's ``Handle.run`` does (lock, read the task afresh, run the node's callback, complete it),
+    as one step: no savepoint of its own, and the task, its process and its matter read in one query."""
+    flow_class = task.flow_task.flow_class
+    with one_step(flow_class, task.process_id):
+        task, _matter = _lock_task(task.pk)
+        activation = task.flow_task.activation_class(task)
+        result = activation.run(this.resolve(flow_class.instance, task.flow_task._func), **kwargs)
+        activation.execute()
+    return result
 
 
 def _store_files(*, matter: Matter, step: str, user, uploads: Iterable, step_record=None, meeting=None) -> None:
@@ -175,7 +232,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
     amount = flow_class.instance.clean_application(organization=organization, rule_version=version, data=data)
     band = band_for(rule_version=version, transaction_type=transaction_type, amount=amount)
     _check_files(uploads)
-    with transaction.atomic():
+    announce = not connection.in_atomic_block
+    with transaction.atomic(), writes_in_bulk(announce=announce):
         matter = Matter(
             organization=organization,
             transaction_type=transaction_type,
@@ -205,10 +263,12 @@ def matter_attach_process(*, activation, matter: Matter):
 
 
 def _lock_task(task_id: int) -> tuple[Task, Matter]:
-    task = Task.objects.get(pk=task_id)
-    task.refresh_from_db()
-    matter = Matter.objects.select_related("organization", "process").get(process_id=task.process_id)
-    return task, matter
+    """The task read under the process lock, with its process and matter in the same query.
+
+    One process object for the task, the flow and the route's predicates, and one matter object for the
+    step and the callbacks (``process.matter``): nothing of them is read twice."""
+    task = Task.objects.select_related("process__matter__organization").get(pk=task_id)
+    return task, task.process.matter
 
 
 def _ensure_open(task: Task, user) -> None:
@@ -243,10 +303,10 @@ def step_perform(
     data: dict | None = None,
 ) -> StepRecord:
     """Act on a human step: agree, return to an earlier step, reject, submit a revision, or implement."""
-    task = Task.objects.select_related("process").get(pk=task_id)
+    task = Task.objects.get(pk=task_id)
     flow_class = task.flow_task.flow_class
     _check_files(uploads)
-    with flow_class.lock(task.process_id):
+    with one_step(flow_class, task.process_id):
         task, matter = _lock_task(task_id)
         step = task.flow_task.name
         require_act(user, matter.organization, STEP_ROLES.get(step, ()))
@@ -429,7 +489,8 @@ def meeting_record(
         outcomes.append((vote, step, outcome))
     _check_files(uploads)
 
-    with transaction.atomic():
+    announce = not connection.in_atomic_block
+    with transaction.atomic(), writes_in_bulk(announce=announce):
         meeting = Meeting(
             organization=organization,
             body=body,
@@ -460,7 +521,7 @@ def meeting_record(
             if task is None:
                 raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title})
             try:
-                task.flow_task.run(task, decision=decision)
+                handle_run(task, decision=decision)
             except TransitionNotAllowed as error:
                 raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title}) from error
         for upload in uploads:
@@ -476,7 +537,7 @@ def meeting_record(
 
 
 def matter_take_meeting_outcome(*, matter: Matter, step: str, decision: MeetingDecision) -> None:
-    matter.refresh_from_db()
+    # ``matter`` is the process's, read under its lock by the step: not read again.
     _record(
         matter,
         step,
@@ -510,7 +571,6 @@ def publication_open(*, matter: Matter, step: str) -> Notice:
     from .tasks import close_publication
 
     kind, publish_step = PUBLICATION_NODES[step]
-    matter.refresh_from_db()
     now = timezone.now()
     notice = Notice.objects.create(
         matter=matter,
@@ -558,7 +618,6 @@ def _notice_body(matter: Matter, kind: str) -> str:
 def publication_close(*, matter: Matter, notice: Notice) -> None:
     notice.closed_at = timezone.now()
     notice.save(update_fields=["closed_at"])
-    matter.refresh_from_db()
     step = publication_step(notice.kind)
     _record(matter, step, Decision.DONE, opinion=_("Publication period ended with no open objection."))
     matter.next_step = step_after(matter, step)
@@ -579,7 +638,7 @@ def publication_try_close(*, notice_id: int) -> bool:
     if task is None:
         return False
     try:
-        task.flow_task.run(task, notice=notice)
+        handle_run(task, notice=notice)
     except TransitionNotAllowed:
         return False
     return True
