@@ -246,7 +246,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
             member_body=band.member_body,
         )
         matter.next_step = step_after(matter, Step.APPLY)
-        matter.full_clean()
+        # Its organisation, applicant, rule version and band are rows in hand: not read again to validate them.
+        matter.full_clean(exclude=("organization", "applicant", "rule_version", "band", "process"))
         matter.save()
         flow_class.instance.save_application(matter=matter, data=data)
         record = _record(matter, Step.APPLY, Decision.SUBMIT, actor=user, opinion=data.get("reason", ""))
@@ -258,7 +259,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
 def matter_attach_process(*, activation, matter: Matter):
     activation.process.save()
     matter.process = activation.process
-    matter.save(update_fields=["process", "updated_at"])
+    # Saved in full: the log takes the row from the matter in hand instead of reading it back.
+    matter.save()
     return activation.process
 
 
@@ -267,7 +269,7 @@ def _lock_task(task_id: int) -> tuple[Task, Matter]:
 
     One process object for the task, the flow and the route's predicates, and one matter object for the
     step and the callbacks (``process.matter``): nothing of them is read twice."""
-    task = Task.objects.select_related("process__matter__organization").get(pk=task_id)
+    task = Task.objects.select_related("process__matter__organization", "process__matter__rule_version").get(pk=task_id)
     return task, task.process.matter
 
 
@@ -504,7 +506,7 @@ def meeting_record(
             households_expected=households_expected,
             households_attended=households_attended,
         )
-        meeting.full_clean()
+        meeting.full_clean(exclude=("organization", "recorded_by"))  # rows in hand
         meeting.save()
         meeting.attendees.set(attendees)
         for vote, step, outcome in outcomes:

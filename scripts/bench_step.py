@@ -145,6 +145,9 @@ def run_child(args) -> int:
             connection.settings_dict["TEST"]["NAME"] = str(temp_dir / "bench.sqlite3")
         else:
             connection.settings_dict["TEST"]["NAME"] = f"test_bench_step_{os.getpid()}"
+        if connection.vendor != args.database:
+            print(f"bench_step: asked for {args.database}, settings give {connection.vendor} (set DATABASE_URL)")
+            return 2
         test_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
         try:
             result = bench_database(args)
@@ -183,7 +186,24 @@ class Timer:
         return result
 
 
-def drive_product(world, timer: Timer) -> int:
+def village_of(world, number: int) -> dict:
+    """Who acts for the matters of client ``number``: a collective of its own, as different villages are."""
+    if number % 2 == 0:
+        return {
+            "collective": world.collective_a1,
+            "secretary": world.secretary_a1,
+            "cashier": world.cashier_a1,
+            "supervisor": world.supervisor_a1,
+        }
+    return {
+        "collective": world.collective_a2,
+        "secretary": world.secretary_a2,
+        "cashier": world.secretary_a2,
+        "supervisor": world.supervisor_a2,
+    }
+
+
+def drive_product(world, timer: Timer, number: int = 0) -> int:
     """One matter from application to archive through the product's services; returns the steps taken."""
     from django.utils import timezone
 
@@ -192,20 +212,21 @@ def drive_product(world, timer: Timer) -> int:
     from tests.conftest import purchase_data
     from tests.drive import MEETING_BODY_OF_STEP
 
+    village = village_of(world, number)
     data = purchase_data(Decimal(AMOUNT), quotations=3)
     matter = timer.step(
         "apply",
         services.matter_apply,
-        user=world.secretary_a1,
-        organization=world.collective_a1,
+        user=village["secretary"],
+        organization=village["collective"],
         transaction_type="asset_purchase",
         data=data,
     )
     actors = {
-        Step.PROPOSE: (world.secretary_a1, Decision.AGREE, "同意提议"),
+        Step.PROPOSE: (village["secretary"], Decision.AGREE, "同意提议"),
         Step.CHECK_BY_TOWNSHIP: (world.officer_a, Decision.AGREE, "材料齐全"),
         Step.APPROVE_BY_TOWNSHIP: (world.leader_a, Decision.AGREE, "同意"),
-        Step.IMPLEMENT: (world.cashier_a1, Decision.DONE, "已签订合同并付款"),
+        Step.IMPLEMENT: (village["cashier"], Decision.DONE, "已签订合同并付款"),
     }
     steps = 1
     while True:
@@ -225,7 +246,7 @@ def drive_product(world, timer: Timer) -> int:
             timer.step(
                 step,
                 services.meeting_record,
-                user=world.supervisor_a1,
+                user=village["supervisor"],
                 organization=matter.organization,
                 body=body,
                 held_on=today,
@@ -266,7 +287,7 @@ def bare_view_step(user, task_id: int, step: str) -> None:
         activation.execute()
 
 
-def drive_bare(world, timer: Timer) -> int:
+def drive_bare(world, timer: Timer, number: int = 0) -> int:
     from viewflow.workflow.fields import get_task_ref
     from viewflow.workflow.models import Process, Task
     from viewflow.workflow.status import STATUS
@@ -439,16 +460,16 @@ def report_steps(result: dict) -> None:
 # --- PostgreSQL: clients at once, and pgbench ------------------------------------------------------
 
 
-def client(kind, world, matters, start, results):
-    """One client process: ``matters`` whole matters, every step in its own transaction."""
+def client(kind, world, number, matters, start, results):
+    """One client process: ``matters`` whole matters of its own village, every step in its own transaction."""
     from django.db import connections
 
     connections.close_all()
     drive = drive_product if kind == "product" else drive_bare
-    drive(world, Timer())  # a fresh process warms up untimed
+    drive(world, Timer(), number)  # a fresh process warms up untimed
     start.wait()
     began = time.perf_counter()
-    steps = sum(drive(world, Timer()) for _ in range(matters))
+    steps = sum(drive(world, Timer(), number) for _ in range(matters))
     results.put(steps / (time.perf_counter() - began))
     connections.close_all()
 
@@ -463,7 +484,9 @@ def clients_at_once(kind, world, count, matters) -> float:
     start = context.Barrier(count + 1)
     results = context.Queue()
     connections.close_all()
-    processes = [context.Process(target=client, args=(kind, world, matters, start, results)) for _ in range(count)]
+    processes = [
+        context.Process(target=client, args=(kind, world, number, matters, start, results)) for number in range(count)
+    ]
     for process in processes:
         process.start()
     start.wait()
