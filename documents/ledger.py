@@ -182,15 +182,16 @@ def batched():
     """Leaves appended inside the block are inserted together (one INSERT) when it ends.
 
     For a block that is all of one transaction, as a step is: the leaves are still written inside it,
-    before its commit, and an error that undoes the transaction drops them with it. Nested blocks
-    write once, at the end of the outermost."""
+    before its commit, and an error that ends a block drops the leaves written in it (its rows are rolled
+    back too). Nested blocks write once, at the end of the outermost."""
     _batch.depth += 1
+    mark = len(_batch.entries)
     try:
         yield
     except BaseException:
+        # What the failed block wrote is rolled back (by its savepoint or the whole transaction): so are its leaves.
         _batch.depth -= 1
-        if not _batch.depth:
-            _batch.entries = []
+        del _batch.entries[mark:]
         raise
     _batch.depth -= 1
     if not _batch.depth:

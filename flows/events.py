@@ -73,12 +73,14 @@ def announcing():
     the new step; its rows commit, or roll back, with the step. Outside such a block a new task is
     announced after the commit that made it (task_saved)."""
     _announcing.depth += 1
+    mark = len(_announcing.tasks)
     try:
         yield
     except BaseException:
         _announcing.depth -= 1
+        del _announcing.tasks[mark:]  # tasks of a failed block are rolled back with it
         if not _announcing.depth:
-            _announcing.tasks, _announcing.latest = [], {}
+            _announcing.latest = {}
         raise
     _announcing.depth -= 1
     if _announcing.depth:

@@ -90,14 +90,15 @@ def batched():
     """Every notification of the block, whatever event wrote it, in one INSERT when the block ends.
 
     For a block that is all of one transaction (a step): the rows are written inside it and pushed once
-    it commits; an error that undoes it drops them. Nested blocks write at the end of the outermost."""
+    it commits; an error that ends a block drops those written in it. Nested blocks write at the end of
+    the outermost."""
     _batch.depth += 1
+    mark = len(_batch.rows)
     try:
         yield
     except BaseException:
         _batch.depth -= 1
-        if not _batch.depth:
-            _batch.rows = []
+        del _batch.rows[mark:]  # the failed block's writes are rolled back: so are its notifications
         raise
     _batch.depth -= 1
     if not _batch.depth:

@@ -171,17 +171,19 @@ def writes_in_bulk(*, announce: bool) -> ExitStack:
 
 
 @contextmanager
-def one_step(flow_class, process_id: int):
+def one_step(flow_class, process_id: int, *, savepoint: bool = False):
     """One step of a matter, one transaction: the process row locked, its writes in bulk (``writes_in_bulk``).
 
-    Inside a transaction already open (a meeting deciding several matters, an objection handled) the step
-    takes the row lock within it and opens no savepoint: an error undoes that whole transaction anyway.
-    (The one error a caller catches, ``TransitionNotAllowed``, comes before the step writes anything.)"""
+    Inside a transaction already open by one of the services here (a meeting deciding several matters, an
+    objection handled) the step takes the row lock within it and opens no savepoint: an error undoes that
+    whole transaction anyway (the one error they catch, ``TransitionNotAllowed``, comes before the step
+    writes anything). ``savepoint``: the step may fail inside a transaction its caller goes on with (a
+    refused implementation in a test or a batch), so it keeps viewflow's own lock and savepoint there."""
     if not connection.in_atomic_block:
         with flow_class.lock(process_id), writes_in_bulk(announce=True):
             yield
         return
-    if not isinstance(flow_class.lock_impl, SelectForUpdateLock):
+    if savepoint or not isinstance(flow_class.lock_impl, SelectForUpdateLock):
         with flow_class.lock(process_id), writes_in_bulk(announce=False):
             yield
         return
@@ -190,16 +192,24 @@ def one_step(flow_class, process_id: int):
         yield
 
 
-def handle_run(task: Task, **kwargs):
-    """What viewflow's ``Handle.run`` does (lock, read the task afresh, run the node's callback, complete it),
-    as one step: no savepoint of its own, and the task, its process and its matter read in one query."""
-    flow_class = task.flow_task.flow_class
-    with one_step(flow_class, task.process_id):
-        task, _matter = _lock_task(task.pk)
-        activation = task.flow_task.activation_class(task)
-        result = activation.run(this.resolve(flow_class.instance, task.flow_task._func), **kwargs)
+def handle_run_at(matter: Matter, step: str, **kwargs) -> Task | None:
+    """What viewflow's ``Handle.run`` does (lock, read the task, run the node's callback, complete it) for the
+    matter's task waiting at ``step``, as one step: no savepoint of its own, and the task, its process and
+    its matter found in one query under the lock. None (and nothing done) when no such task waits."""
+    flow_class = flow_for(matter.transaction_type)
+    node = flow_class.instance.node(step)
+    with one_step(flow_class, matter.process_id):
+        task = (
+            Task.objects.select_related("process__matter__organization", "process__matter__rule_version")
+            .filter(process_id=matter.process_id, flow_task=get_task_ref(node), status__in=ACTIVE)
+            .first()
+        )
+        if task is None:
+            return None
+        activation = node.activation_class(task)
+        activation.run(this.resolve(flow_class.instance, node._func), **kwargs)
         activation.execute()
-    return result
+    return task
 
 
 def _store_files(*, matter: Matter, step: str, user, uploads: Iterable, step_record=None, meeting=None) -> None:
@@ -308,7 +318,7 @@ def step_perform(
     task = Task.objects.get(pk=task_id)
     flow_class = task.flow_task.flow_class
     _check_files(uploads)
-    with one_step(flow_class, task.process_id):
+    with one_step(flow_class, task.process_id, savepoint=True):
         task, matter = _lock_task(task_id)
         step = task.flow_task.name
         require_act(user, matter.organization, STEP_ROLES.get(step, ()))
@@ -508,7 +518,7 @@ def meeting_record(
         )
         meeting.full_clean(exclude=("organization", "recorded_by"))  # rows in hand
         meeting.save()
-        meeting.attendees.set(attendees)
+        meeting.attendees.add(*attendees)  # a new meeting: nothing to compare with first
         for vote, step, outcome in outcomes:
             decision = MeetingDecision.objects.create(
                 meeting=meeting,
@@ -519,13 +529,12 @@ def meeting_record(
                 passed=outcome.passed,
                 reason=outcome.reason,
             )
-            task = active_task(vote.matter, step)
-            if task is None:
-                raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title})
             try:
-                handle_run(task, decision=decision)
+                task = handle_run_at(vote.matter, step, decision=decision)
             except TransitionNotAllowed as error:
                 raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title}) from error
+            if task is None:
+                raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title})
         for upload in uploads:
             for vote in votes:
                 evidence_store(
@@ -636,14 +645,10 @@ def publication_try_close(*, notice_id: int) -> bool:
     ):
         return False
     step = publication_step(notice.kind)
-    task = active_task(notice.matter, step)
-    if task is None:
-        return False
     try:
-        handle_run(task, notice=notice)
+        return handle_run_at(notice.matter, step, notice=notice) is not None
     except TransitionNotAllowed:
         return False
-    return True
 
 
 def client_key_for(address: str) -> str:

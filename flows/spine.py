@@ -14,7 +14,7 @@ from viewflow.workflow import flow, lock
 
 from . import delegation, services
 from .models import END, Step
-from .nodes import Call, Route
+from .nodes import Call, Close, Open, Route
 from .views import perform_step
 
 
@@ -46,7 +46,7 @@ class Spine:
     implementation_form_class = None
     detail_template = ""
 
-    start = flow.StartHandle(this.start_matter).Annotation(title=Step.APPLY.label).Next(this.route)
+    start = Open(this.start_matter).Annotation(title=Step.APPLY.label).Next(this.route)
 
     route = (
         Route()
@@ -101,7 +101,7 @@ class Spine:
     )
     publish_result = flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESULT.label).Next(this.route)
     archive = Call(this.archive_matter).Annotation(title=Step.ARCHIVE.label).Next(this.end)
-    end = flow.End().Annotation(title=_("Matter closed"))
+    end = Close().Annotation(title=_("Matter closed"))
 
     def start_matter(self, activation, *, matter):
         return services.matter_attach_process(activation=activation, matter=matter)
