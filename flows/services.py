@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from viewflow import this
@@ -279,7 +280,11 @@ def _lock_task(task_id: int) -> tuple[Task, Matter]:
 
     One process object for the task, the flow and the route's predicates, and one matter object for the
     step and the callbacks (``process.matter``): nothing of them is read twice."""
-    task = Task.objects.select_related("process__matter__organization", "process__matter__rule_version").get(pk=task_id)
+    task = (
+        Task.objects.select_related("process__matter__organization", "process__matter__rule_version")
+        .annotate(handed_over=Exists(DelegatedTask.objects.filter(task_id=OuterRef("pk"))))
+        .get(pk=task_id)
+    )
     return task, task.process.matter
 
 
@@ -347,7 +352,8 @@ def step_perform(
             opinion=opinion,
             task=task,
             return_to=return_to if decision == Decision.RETURN else "",
-            on_behalf_of=DelegatedTask.principal(task_id=task.pk, user=user),
+            # Who the actor stands in for is looked up only for a task that was handed over (转办).
+            on_behalf_of=DelegatedTask.principal(task_id=task.pk, user=user) if task.handed_over else None,
         )
         _store_files(matter=matter, step=step, user=user, uploads=uploads, step_record=record)
         if decision == Decision.RETURN:
@@ -628,7 +634,7 @@ def _notice_body(matter: Matter, kind: str) -> str:
 
 def publication_close(*, matter: Matter, notice: Notice) -> None:
     notice.closed_at = timezone.now()
-    notice.save(update_fields=["closed_at"])
+    notice.save()  # in full: the notice was just read with the matter, and the log takes it from here
     step = publication_step(notice.kind)
     _record(matter, step, Decision.DONE, opinion=_("Publication period ended with no open objection."))
     matter.next_step = step_after(matter, step)

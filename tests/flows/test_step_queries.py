@@ -28,16 +28,16 @@ HUMAN_STEP_BUDGET = 25
 # The other steps do more by nature (a meeting's attendance and vote, a notice posted, the register effect,
 # the archive and its dossier job): held where they are now, so that they cannot grow unnoticed.
 BUDGETS = {
-    Step.APPLY: 42,
+    Step.APPLY: 38,
     Step.PROPOSE: HUMAN_STEP_BUDGET,
-    Step.DELIBERATE: 28,
-    Step.REVIEW_BY_PARTY_MEMBERS: 28,
-    Step.RESOLVE_BY_MEMBERS: 35,
+    Step.DELIBERATE: 26,
+    Step.REVIEW_BY_PARTY_MEMBERS: 26,
+    Step.RESOLVE_BY_MEMBERS: 33,
     Step.PUBLISH_RESOLUTION: HUMAN_STEP_BUDGET,
     Step.CHECK_BY_TOWNSHIP: HUMAN_STEP_BUDGET,
     Step.APPROVE_BY_TOWNSHIP: HUMAN_STEP_BUDGET,
-    Step.IMPLEMENT: 40,
-    Step.PUBLISH_RESULT: 40,
+    Step.IMPLEMENT: 39,
+    Step.PUBLISH_RESULT: 39,
 }
 
 
