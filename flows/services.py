@@ -193,13 +193,14 @@ def one_step(flow_class, process_id: int, *, savepoint: bool = False):
         yield
 
 
-def handle_run_at(matter: Matter, step: str, **kwargs) -> Task | None:
+def handle_run_at(matter: Matter, step: str, *, savepoint: bool = False, **kwargs) -> Task | None:
     """What viewflow's ``Handle.run`` does (lock, read the task, run the node's callback, complete it) for the
-    matter's task waiting at ``step``, as one step: no savepoint of its own, and the task, its process and
-    its matter found in one query under the lock. None (and nothing done) when no such task waits."""
+    matter's task waiting at ``step``, as one step: no savepoint of its own (unless ``savepoint``, see
+    ``one_step``), and the task, its process and its matter found in one query under the lock. None (and
+    nothing done) when no such task waits."""
     flow_class = flow_for(matter.transaction_type)
     node = flow_class.instance.node(step)
-    with one_step(flow_class, matter.process_id):
+    with one_step(flow_class, matter.process_id, savepoint=savepoint):
         task = (
             Task.objects.select_related("process__matter__organization", "process__matter__rule_version")
             .filter(process_id=matter.process_id, flow_task=get_task_ref(node), status__in=ACTIVE)
@@ -652,7 +653,8 @@ def publication_try_close(*, notice_id: int) -> bool:
         return False
     step = publication_step(notice.kind)
     try:
-        return handle_run_at(notice.matter, step, notice=notice) is not None
+        # Its callers' transactions (when there is one) are not all this module's own: keep the savepoint there.
+        return handle_run_at(notice.matter, step, notice=notice, savepoint=True) is not None
     except TransitionNotAllowed:
         return False
 
