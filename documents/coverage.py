@@ -13,8 +13,10 @@ code that changes a covered row must save it.
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from django.apps import apps
+from django.conf import settings
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from simple_history.models import HistoricalRecords
 
@@ -223,12 +225,96 @@ def _actor(instance):
     return user.get_username(), user.pk
 
 
-def log_row(coverage: Coverage, instance) -> None:
-    """Write the leaf of a covered row as the database now holds it."""
-    values = coverage.model._base_manager.filter(pk=instance.pk).values(*value_columns(coverage)).first()
-    if values is None:  # saved and deleted again within the same transaction
-        return
-    m2m = m2m_of(coverage, [instance.pk])[instance.pk] if coverage.m2m else {}
+def _column_value(model_field, value):
+    """A value of the instance as the database gives it back (the type its column returns)."""
+    if value is None:
+        return None
+    value = model_field.to_python(value)
+    if isinstance(value, Decimal) and getattr(model_field, "decimal_places", None) is not None:
+        value = value.quantize(Decimal(1).scaleb(-model_field.decimal_places))
+    return value
+
+
+def values_in_hand(coverage: Coverage, instance) -> dict | None:
+    """The row's values from the instance just saved in full, or None when only the database can tell.
+
+    A full save sends every concrete field of the instance to the database, so they are what it now
+    holds (in the types its columns give back); a save of some fields, or a matter reached through a
+    relation, is read back instead."""
+    matter_id = None
+    if coverage.matter and coverage.matter != "pk":
+        matter_id = _matter_id_in_hand(instance, coverage.matter)
+        if matter_id is _UNKNOWN:
+            return None
+    values = {}
+    for model_field in coverage.model._meta.concrete_fields:
+        if model_field.attname in coverage.attnames:
+            values[model_field.attname] = _column_value(model_field, getattr(instance, model_field.attname))
+    if coverage.matter and coverage.matter != "pk":
+        values[coverage.matter] = matter_id
+    return values
+
+
+_UNKNOWN = object()
+
+
+def _matter_id_in_hand(instance, path: str):
+    """The id at the end of ``path`` ("matter", "purchase__matter") through relations already in hand, or _UNKNOWN."""
+    *through, last = path.split("__")
+    row = instance
+    for name in through:
+        relation = row._meta.get_field(name)
+        if not relation.is_cached(row):
+            return _UNKNOWN
+        row = relation.get_cached_value(row)
+        if row is None:
+            return None
+    return getattr(row, f"{last}_id")
+
+
+def _read_values(coverage: Coverage, pk) -> dict | None:
+    return coverage.model._base_manager.filter(pk=pk).values(*value_columns(coverage)).first()
+
+
+def _m2m_name(coverage: Coverage, through) -> str | None:
+    for name in coverage.m2m:
+        if coverage.model._meta.get_field(name).remote_field.through is through:
+            return name
+    return None
+
+
+def log_row(coverage: Coverage, instance, *, in_hand: bool = False, created: bool = False) -> None:
+    """Write the leaf of a covered row as the database now holds it.
+
+    ``in_hand``: the instance was just saved in full, so its values are the row's and need no read back
+    (``LEDGER_CHECK_VALUES_IN_HAND`` reads back anyway and fails on a difference, as the tests run)."""
+    values = values_in_hand(coverage, instance) if in_hand else None
+    if values is None:
+        values = _read_values(coverage, instance.pk)
+        if values is None:  # saved and deleted again within the same transaction
+            return
+    # A row just created has no many-to-many rows yet: they are logged as they are added.
+    m2m = {} if not coverage.m2m else {name: [] for name in coverage.m2m} if created else None
+    if m2m is None:
+        m2m = m2m_of(coverage, [instance.pk])[instance.pk]
+    # Kept on an instance saved in full: its next change of a many-to-many field is logged without a read.
+    instance._ledger_in_hand = (values, m2m) if in_hand and coverage.m2m else None
+    log_values(coverage, instance, values, m2m)
+
+
+def log_values(coverage: Coverage, instance, values: dict, m2m: dict) -> None:
+    if settings.LEDGER_CHECK_VALUES_IN_HAND:
+        stored = _read_values(coverage, instance.pk)
+        stored_m2m = m2m_of(coverage, [instance.pk])[instance.pk] if coverage.m2m else {}
+        if ledger.normalised(_logged_fields(coverage, stored)) != ledger.normalised(
+            _logged_fields(coverage, values)
+        ) or {name: sorted(ids) for name, ids in stored_m2m.items()} != {
+            name: sorted(ids) for name, ids in m2m.items()
+        }:
+            raise AssertionError(
+                f"{coverage.label} #{instance.pk}: values in hand {values} {m2m} "
+                f"are not the row's {stored} {stored_m2m}"
+            )
     payload = live_payload(coverage, values, m2m, row=instance)
     payload["actor"], payload["actor_id"] = _actor(instance)
     ledger.ledger_append(
@@ -240,10 +326,10 @@ def log_row(coverage: Coverage, instance) -> None:
     )
 
 
-def _saved(sender, instance, raw=False, **kwargs):
+def _saved(sender, instance, created=False, raw=False, update_fields=None, **kwargs):
     if raw:  # fixtures being loaded are not business
         return
-    log_row(REGISTRY[sender._meta.label], instance)
+    log_row(REGISTRY[sender._meta.label], instance, in_hand=update_fields is None, created=created)
 
 
 def _deleted(sender, instance, **kwargs):
@@ -269,8 +355,23 @@ def _m2m_changed(sender, instance, action, reverse, model, pk_set, **kwargs):
         return
     if not reverse:
         coverage = coverage_of(type(instance))
-        if coverage is not None:
+        if coverage is None:
+            return
+        kept = getattr(instance, "_ledger_in_hand", None)
+        name = _m2m_name(coverage, sender)
+        if kept is None or name is None:
             log_row(coverage, instance)
+            return
+        values, m2m = kept
+        ids = set(m2m[name])
+        if action == "post_add":
+            ids |= set(pk_set or ())
+        elif action == "post_remove":
+            ids -= set(pk_set or ())
+        else:
+            ids = set()
+        m2m[name] = sorted(ids)
+        log_values(coverage, instance, values, m2m)
         return
     # Changed from the other side: each row of the covered model that gained or lost a relation.
     coverage = coverage_of(model)

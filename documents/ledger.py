@@ -17,8 +17,10 @@ Canonical JSON: keys sorted, no spaces, UTF-8, decimals and dates as text.
 import datetime
 import hashlib
 import json
+import threading
 import uuid
 from collections.abc import Iterable
+from contextlib import contextmanager
 from decimal import Decimal
 
 from django.conf import settings
@@ -157,9 +159,50 @@ def ledger_append(
         recorded_at=timezone.now(),
     )
     entry.leaf_hash, entry.leaf_sm3 = leaf_hashes_of(entry)
-    entry.save(force_insert=True)
+    if _batch.depth:
+        _batch.entries.append(entry)
+    else:
+        entry.save(force_insert=True)
     _sequence_after_commit()
     return entry
+
+
+class _Batch(threading.local):
+    depth = 0
+
+    def __init__(self):
+        self.entries: list[LedgerEntry] = []
+
+
+_batch = _Batch()
+
+
+@contextmanager
+def batched():
+    """Leaves appended inside the block are inserted together (one INSERT) when it ends.
+
+    For a block that is all of one transaction, as a step is: the leaves are still written inside it,
+    before its commit, and an error that ends a block drops the leaves written in it (its rows are rolled
+    back too). Nested blocks write once, at the end of the outermost."""
+    _batch.depth += 1
+    mark = len(_batch.entries)
+    try:
+        yield
+    except BaseException:
+        # What the failed block wrote is rolled back (by its savepoint or the whole transaction): so are its leaves.
+        _batch.depth -= 1
+        del _batch.entries[mark:]
+        raise
+    _batch.depth -= 1
+    if not _batch.depth:
+        batch_flush()
+
+
+def batch_flush() -> None:
+    """Insert the leaves a batch holds so far (a batch that must be read from before it ends)."""
+    entries, _batch.entries = _batch.entries, []
+    if entries:
+        LedgerEntry.objects.bulk_create(entries)
 
 
 def _queue_sequencer() -> None:

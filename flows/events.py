@@ -5,12 +5,16 @@ the recipients' live streams after commit. Titles are written in the site's lang
 the row is read later by people who did not cause it, whatever language the actor's browser asked for.
 """
 
+import threading
+from contextlib import contextmanager
+
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 from viewflow.workflow.models import Task
+from viewflow.workflow.status import STATUS
 
 from organizations.jurisdiction import users_holding
 from organizations.models import Role
@@ -22,6 +26,8 @@ from .notifications import notify
 # Records that are not news for the applicant: their own submission, and returns (the return has its own event).
 QUIET_DECISIONS = frozenset({Decision.SUBMIT, Decision.RETURN, Decision.DELEGATE})
 OBJECTION_ROLES = frozenset({Role.VILLAGE_SECRETARY, Role.VILLAGE_SUPERVISOR})
+# A task waiting for someone (services.ACTIVE; not imported from there: services imports this module).
+ACTIVE_STATUSES = (STATUS.NEW, STATUS.ASSIGNED)
 
 
 def step_roles(step: str) -> set[str]:
@@ -47,12 +53,59 @@ def _step_label(step: str) -> str:
 # --- a new task ------------------------------------------------------------------------------------
 
 
-def task_saved(sender, instance: Task, created: bool, **kwargs) -> None:
-    """post_save of viewflow's Task: a new human task is announced once the transaction that made it commits.
+class _Announcing(threading.local):
+    depth = 0
 
-    The matter is looked up after commit because the process is attached to it while the flow starts.
+    def __init__(self):
+        self.tasks: list[Task] = []
+        # The latest record of each matter written in the block (the step's own): no need to read it back.
+        self.latest: dict[int, StepRecord] = {}
+
+
+_announcing = _Announcing()
+
+
+@contextmanager
+def announcing():
+    """New tasks made inside the block (a step's transaction) are announced as it ends, still inside it.
+
+    The step has the matter and its latest record in hand, so the announcement reads only who holds
+    the new step; its rows commit, or roll back, with the step. Outside such a block a new task is
+    announced after the commit that made it (task_saved)."""
+    _announcing.depth += 1
+    mark = len(_announcing.tasks)
+    try:
+        yield
+    except BaseException:
+        _announcing.depth -= 1
+        del _announcing.tasks[mark:]  # tasks of a failed block are rolled back with it
+        if not _announcing.depth:
+            _announcing.latest = {}
+        raise
+    _announcing.depth -= 1
+    if _announcing.depth:
+        return
+    tasks, latest = _announcing.tasks, _announcing.latest
+    _announcing.tasks, _announcing.latest = [], {}
+    for task in tasks:
+        if task.status not in ACTIVE_STATUSES:  # already handled (or cancelled) in the same transaction
+            continue
+        matter = getattr(task.process, "matter", None)  # cached by the step that made the task
+        if matter is not None:
+            task_announce_in_hand(task=task, matter=matter, latest=latest.get(matter.pk))
+
+
+def task_saved(sender, instance: Task, created: bool, **kwargs) -> None:
+    """post_save of viewflow's Task: a new human task is announced at the end of the step that made it
+    (``announcing``), or else once the transaction that made it commits.
+
+    Outside a step the matter is looked up after commit, because the process is attached to it while
+    the flow starts.
     """
     if not created or not step_roles(instance.flow_task.name):
+        return
+    if _announcing.depth:
+        _announcing.tasks.append(instance)
         return
     task_id = instance.pk
     transaction.on_commit(lambda: task_announce(task_id=task_id), robust=True)
@@ -60,27 +113,31 @@ def task_saved(sender, instance: Task, created: bool, **kwargs) -> None:
 
 def task_announce(*, task_id: int) -> None:
     """Tell the step's holders of a task that is waiting for them; a return also goes to the applicant."""
-    from .services import ACTIVE
-
-    task = Task.objects.filter(pk=task_id, status__in=ACTIVE).first()
+    task = Task.objects.filter(pk=task_id, status__in=ACTIVE_STATUSES).first()
     if task is None:  # already handled (or cancelled) in the same transaction
         return
     matter = Matter.objects.select_related("organization", "applicant").filter(process_id=task.process_id).first()
     if matter is None:
         return
+    task_announce_in_hand(task=task, matter=matter)
+
+
+def task_announce_in_hand(*, task: Task, matter: Matter, latest: StepRecord | None = None) -> None:
+    """The announcement of ``task`` with the rows in hand; ``latest`` is the matter's latest record if known."""
     step = task.flow_task.name
     # A task assigned as it was made (to a delegate, flows/delegation.py) is news for its owner only.
-    holders = [task.owner] if task.owner_id else list(step_holders(matter, step))
-    latest = (
-        matter.step_records.exclude(decision=Decision.DELEGATE)
-        .select_related("actor")
-        .order_by("-acted_at", "-pk")
-        .first()
-    )
+    holders = [task.owner_id] if task.owner_id else list(step_holders(matter, step))
+    if latest is None:
+        latest = (
+            matter.step_records.exclude(decision=Decision.DELEGATE)
+            .select_related("actor")
+            .order_by("-acted_at", "-pk")
+            .first()
+        )
     with translation.override(settings.LANGUAGE_CODE):
         if latest is not None and latest.decision == Decision.RETURN and latest.return_to == step:
             notify(
-                [*holders, matter.applicant],
+                [*holders, matter.applicant_id],
                 kind=NotificationKind.RETURNED,
                 title=_("%(name)s returned “%(title)s” to %(step)s: %(reason)s")
                 % {
@@ -153,6 +210,8 @@ def objection_raised(*, objection) -> None:
 
 def step_record_saved(sender, instance: StepRecord, created: bool, **kwargs) -> None:
     """post_save of StepRecord: a decision taken by someone else moves the applicant's matter on."""
+    if created and _announcing.depth and instance.decision != Decision.DELEGATE:
+        _announcing.latest[instance.matter_id] = instance
     if not created or instance.decision in QUIET_DECISIONS:
         return
     matter = instance.matter

@@ -8,7 +8,9 @@ down (``flows/live.py``). Either way the browser receives the same rows.
 """
 
 import logging
+import threading
 from collections.abc import Iterable
+from contextlib import contextmanager
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -51,24 +53,60 @@ def notify(
         return []
     # Progress rows are born read: they move a bar, they are not news to catch up on.
     read_at = timezone.now() if kind in TRANSIENT_KINDS else None
-    rows = Notification.objects.bulk_create(
-        [
-            Notification(
-                recipient_id=user_id,
-                kind=kind,
-                title=title[:200],
-                body=body,
-                url=url,
-                matter=matter,
-                task_id=task_id,
-                data=data or {},
-                read_at=read_at,
-            )
-            for user_id in user_ids
-        ]
-    )
+    rows = [
+        Notification(
+            recipient_id=user_id,
+            kind=kind,
+            title=title[:200],
+            body=body,
+            url=url,
+            matter=matter,
+            task_id=task_id,
+            data=data or {},
+            read_at=read_at,
+        )
+        for user_id in user_ids
+    ]
+    if _batch.depth:
+        _batch.rows.extend(rows)
+        return rows
+    rows = Notification.objects.bulk_create(rows)
     transaction.on_commit(lambda: live_push(user_ids), robust=True)
     return rows
+
+
+class _Batch(threading.local):
+    depth = 0
+
+    def __init__(self):
+        self.rows: list[Notification] = []
+
+
+_batch = _Batch()
+
+
+@contextmanager
+def batched():
+    """Every notification of the block, whatever event wrote it, in one INSERT when the block ends.
+
+    For a block that is all of one transaction (a step): the rows are written inside it and pushed once
+    it commits; an error that ends a block drops those written in it. Nested blocks write at the end of
+    the outermost."""
+    _batch.depth += 1
+    mark = len(_batch.rows)
+    try:
+        yield
+    except BaseException:
+        _batch.depth -= 1
+        del _batch.rows[mark:]  # the failed block's writes are rolled back: so are its notifications
+        raise
+    _batch.depth -= 1
+    if not _batch.depth:
+        rows, _batch.rows = _batch.rows, []
+        if rows:
+            Notification.objects.bulk_create(rows)
+            user_ids = list(dict.fromkeys(row.recipient_id for row in rows))
+            transaction.on_commit(lambda: live_push(user_ids), robust=True)
 
 
 def live_push(user_ids: Iterable[int]) -> None:

@@ -6,18 +6,23 @@ import hmac
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from viewflow import this
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.fields import get_task_ref
+from viewflow.workflow.lock import SelectForUpdateLock
 from viewflow.workflow.models import Task
 from viewflow.workflow.status import STATUS
 
+from documents import ledger
 from documents.rendering import dossier_request
 from documents.services import evidence_check, evidence_store
 from organizations.jurisdiction import require_act
@@ -31,7 +36,7 @@ from protection.throttle import Limit, throttle_hit
 from registers.models import Member, MemberStatus
 from registers.reservations import reservations_consume, reservations_release
 
-from . import events
+from . import events, notifications
 from .catalogue import flow_for
 from .models import (
     END,
@@ -149,16 +154,80 @@ def can_withdraw(matter: Matter) -> bool:
 
 
 def active_task(matter: Matter, step: str) -> Task | None:
-    node = matter.process.flow_class.instance.node(step)
+    # The flow of the matter's type: the process row need not be read to know it.
+    node = flow_for(matter.transaction_type).instance.node(step)
     # Pass the stored string: the field's own conversion skips nodes that test falsy.
     return Task.objects.filter(process_id=matter.process_id, flow_task=get_task_ref(node), status__in=ACTIVE).first()
 
 
+# The relations of a step record: always rows the step has in hand, so validating them would only read them again.
+RECORD_RELATIONS = ("matter", "task", "actor", "meeting", "on_behalf_of")
+
+
 def _record(matter: Matter, step: str, decision: str, *, actor=None, opinion="", task=None, **extra) -> StepRecord:
     record = StepRecord(matter=matter, step=step, decision=decision, actor=actor, opinion=opinion, task=task, **extra)
-    record.full_clean()
+    record.full_clean(exclude=RECORD_RELATIONS)
     record.save()
     return record
+
+
+def writes_in_bulk(*, announce: bool) -> ExitStack:
+    """The step's leaves and notifications written in bulk at the end of the block (entered inside the
+    step's transaction, so they are written in it).
+
+    ``announce``: the step opened its transaction itself (as a request or a job makes it), so its new
+    tasks are announced at the end of the block too, inside it. Within a transaction someone else opened
+    they are announced once that commits (flows/events.py), which also leaves out a task made and handled
+    in it."""
+    stack = ExitStack()
+    stack.enter_context(ledger.batched())
+    stack.enter_context(notifications.batched())
+    if announce:
+        stack.enter_context(events.announcing())
+    return stack
+
+
+@contextmanager
+def one_step(flow_class, process_id: int, *, savepoint: bool = False):
+    """One step of a matter, one transaction: the process row locked, its writes in bulk (``writes_in_bulk``).
+
+    Inside a transaction already open by one of the services here (a meeting deciding several matters, an
+    objection handled) the step takes the row lock within it and opens no savepoint: an error undoes that
+    whole transaction anyway (the one error they catch, ``TransitionNotAllowed``, comes before the step
+    writes anything). ``savepoint``: the step may fail inside a transaction its caller goes on with (a
+    refused implementation in a test or a batch), so it keeps viewflow's own lock and savepoint there."""
+    if not connection.in_atomic_block:
+        with flow_class.lock(process_id), writes_in_bulk(announce=True):
+            yield
+        return
+    if savepoint or not isinstance(flow_class.lock_impl, SelectForUpdateLock):
+        with flow_class.lock(process_id), writes_in_bulk(announce=False):
+            yield
+        return
+    flow_class.process_class._default_manager.filter(pk=process_id).select_for_update().exists()
+    with writes_in_bulk(announce=False):
+        yield
+
+
+def handle_run_at(matter: Matter, step: str, *, savepoint: bool = False, **kwargs) -> Task | None:
+    """What viewflow's ``Handle.run`` does (lock, read the task, run the node's callback, complete it) for the
+    matter's task waiting at ``step``, as one step: no savepoint of its own (unless ``savepoint``, see
+    ``one_step``), and the task, its process and its matter found in one query under the lock. None (and
+    nothing done) when no such task waits."""
+    flow_class = flow_for(matter.transaction_type)
+    node = flow_class.instance.node(step)
+    with one_step(flow_class, matter.process_id, savepoint=savepoint):
+        task = (
+            Task.objects.select_related("process__matter__organization", "process__matter__rule_version")
+            .filter(process_id=matter.process_id, flow_task=get_task_ref(node), status__in=ACTIVE)
+            .first()
+        )
+        if task is None:
+            return None
+        activation = node.activation_class(task)
+        activation.run(this.resolve(flow_class.instance, node._func), **kwargs)
+        activation.execute()
+    return task
 
 
 def _store_files(*, matter: Matter, step: str, user, uploads: Iterable, step_record=None, meeting=None) -> None:
@@ -191,7 +260,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
     amount = flow_class.instance.clean_application(organization=organization, rule_version=version, data=data)
     band = band_for(rule_version=version, transaction_type=transaction_type, amount=amount)
     _check_files(uploads)
-    with transaction.atomic():
+    announce = not connection.in_atomic_block
+    with transaction.atomic(), writes_in_bulk(announce=announce):
         matter = Matter(
             organization=organization,
             transaction_type=transaction_type,
@@ -204,7 +274,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
             member_body=band.member_body,
         )
         matter.next_step = step_after(matter, Step.APPLY)
-        matter.full_clean()
+        # Its organisation, applicant, rule version and band are rows in hand: not read again to validate them.
+        matter.full_clean(exclude=("organization", "applicant", "rule_version", "band", "process"))
         matter.save()
         # Before the application rows, which refer to the holding: its row lock is the first taken.
         flow_class.instance.reserve(matter=matter, data=data)
@@ -218,15 +289,22 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
 def matter_attach_process(*, activation, matter: Matter):
     activation.process.save()
     matter.process = activation.process
-    matter.save(update_fields=["process", "updated_at"])
+    # Saved in full: the log takes the row from the matter in hand instead of reading it back.
+    matter.save()
     return activation.process
 
 
 def _lock_task(task_id: int) -> tuple[Task, Matter]:
-    task = Task.objects.get(pk=task_id)
-    task.refresh_from_db()
-    matter = Matter.objects.select_related("organization", "process", "rule_version").get(process_id=task.process_id)
-    return task, matter
+    """The task read under the process lock, with its process and matter in the same query.
+
+    One process object for the task, the flow and the route's predicates, and one matter object for the
+    step and the callbacks (``process.matter``): nothing of them is read twice."""
+    task = (
+        Task.objects.select_related("process__matter__organization", "process__matter__rule_version")
+        .annotate(handed_over=Exists(DelegatedTask.objects.filter(task_id=OuterRef("pk"))))
+        .get(pk=task_id)
+    )
+    return task, task.process.matter
 
 
 def _ensure_open(task: Task, user) -> None:
@@ -265,10 +343,10 @@ def step_perform(
 
     The township's final approval of a matter from the county's evidence amount whose application carries
     no file is refused unless the approver confirms it (``confirm_without_evidence``); the record keeps that."""
-    task = Task.objects.select_related("process").get(pk=task_id)
+    task = Task.objects.get(pk=task_id)
     flow_class = task.flow_task.flow_class
     _check_files(uploads)
-    with flow_class.lock(task.process_id):
+    with one_step(flow_class, task.process_id, savepoint=True):
         task, matter = _lock_task(task_id)
         step = task.flow_task.name
         require_act(user, matter.organization, STEP_ROLES.get(step, ()))
@@ -309,7 +387,8 @@ def step_perform(
             opinion=opinion,
             task=task,
             return_to=return_to if decision == Decision.RETURN else "",
-            on_behalf_of=DelegatedTask.principal(task_id=task.pk, user=user),
+            # Who the actor stands in for is looked up only for a task that was handed over (转办).
+            on_behalf_of=DelegatedTask.principal(task_id=task.pk, user=user) if task.handed_over else None,
             no_evidence_confirmed=lacks_file,
         )
         _store_files(matter=matter, step=step, user=user, uploads=uploads, step_record=record)
@@ -686,7 +765,8 @@ def meeting_record(
         outcomes.append((vote, step_for_meeting(matter, body), outcome))
     _check_files(uploads)
 
-    with transaction.atomic():
+    announce = not connection.in_atomic_block
+    with transaction.atomic(), writes_in_bulk(announce=announce):
         meeting = Meeting(
             organization=organization,
             body=body,
@@ -701,7 +781,7 @@ def meeting_record(
             households_attended=households_attended,
             notice=notice,
         )
-        meeting.full_clean()
+        meeting.full_clean(exclude=("organization", "recorded_by"))  # rows in hand
         meeting.save()
         meeting.attendees.set(attendees)
         proxies = []
@@ -725,13 +805,12 @@ def meeting_record(
                 passed=outcome.passed,
                 reason=outcome.reason,
             )
-            task = active_task(vote.matter, step)
-            if task is None:
-                raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title})
             try:
-                task.flow_task.run(task, decision=decision)
+                task = handle_run_at(vote.matter, step, decision=decision)
             except TransitionNotAllowed as error:
                 raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title}) from error
+            if task is None:
+                raise TaskConflict(_("%(title)s has already been decided.") % {"title": vote.matter.title})
         for vote in votes:
             step = step_for_meeting(vote.matter, body)
             for upload in uploads:
@@ -743,7 +822,7 @@ def meeting_record(
 
 
 def matter_take_meeting_outcome(*, matter: Matter, step: str, decision: MeetingDecision) -> None:
-    matter.refresh_from_db()
+    # ``matter`` is the process's, read under its lock by the step: not read again.
     _record(
         matter,
         step,
@@ -778,7 +857,6 @@ def publication_open(*, matter: Matter, step: str) -> Notice:
     from .tasks import close_publication
 
     kind, publish_step = PUBLICATION_NODES[step]
-    matter.refresh_from_db()
     now = timezone.now()
     notice = Notice.objects.create(
         matter=matter,
@@ -825,8 +903,7 @@ def _notice_body(matter: Matter, kind: str) -> str:
 
 def publication_close(*, matter: Matter, notice: Notice) -> None:
     notice.closed_at = timezone.now()
-    notice.save(update_fields=["closed_at"])
-    matter.refresh_from_db()
+    notice.save()  # in full: the notice was just read with the matter, and the log takes it from here
     step = publication_step(notice.kind)
     _record(matter, step, Decision.DONE, opinion=_("Publication period ended with no open objection."))
     matter.next_step = step_after(matter, step)
@@ -843,14 +920,11 @@ def publication_try_close(*, notice_id: int) -> bool:
     ):
         return False
     step = publication_step(notice.kind)
-    task = active_task(notice.matter, step)
-    if task is None:
-        return False
     try:
-        task.flow_task.run(task, notice=notice)
+        # Its callers' transactions (when there is one) are not all this module's own: keep the savepoint there.
+        return handle_run_at(notice.matter, step, notice=notice, savepoint=True) is not None
     except TransitionNotAllowed:
         return False
-    return True
 
 
 def client_key_for(address: str) -> str:

@@ -14,6 +14,7 @@ from viewflow.workflow import flow, lock
 
 from . import delegation, services
 from .models import END, Step
+from .nodes import Call, Close, Open, Route
 from .views import perform_step
 
 
@@ -45,10 +46,10 @@ class Spine:
     implementation_form_class = None
     detail_template = ""
 
-    start = flow.StartHandle(this.start_matter).Annotation(title=Step.APPLY.label).Next(this.route)
+    start = Open(this.start_matter).Annotation(title=Step.APPLY.label).Next(this.route)
 
     route = (
-        flow.Switch()
+        Route()
         .Annotation(title=_("Next required step"))
         .Case(this.apply, next_step_is(Step.APPLY))
         .Case(this.propose, next_step_is(Step.PROPOSE))
@@ -74,9 +75,7 @@ class Spine:
         flow.Handle(this.take_meeting_outcome).Annotation(title=Step.RESOLVE_BY_MEMBERS.label).Next(this.route)
     )
     open_resolution_publication = (
-        flow.Function(this.open_publication)
-        .Annotation(title=_("Post the resolution notice"))
-        .Next(this.publish_resolution)
+        Call(this.open_publication).Annotation(title=_("Post the resolution notice")).Next(this.publish_resolution)
     )
     publish_resolution = (
         flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESOLUTION.label).Next(this.route)
@@ -98,11 +97,11 @@ class Spine:
     )
     implement = flow.View(perform_step).Annotation(title=Step.IMPLEMENT.label).Next(this.route)
     open_result_publication = (
-        flow.Function(this.open_publication).Annotation(title=_("Post the result notice")).Next(this.publish_result)
+        Call(this.open_publication).Annotation(title=_("Post the result notice")).Next(this.publish_result)
     )
     publish_result = flow.Handle(this.close_publication).Annotation(title=Step.PUBLISH_RESULT.label).Next(this.route)
-    archive = flow.Function(this.archive_matter).Annotation(title=Step.ARCHIVE.label).Next(this.end)
-    end = flow.End().Annotation(title=_("Matter closed"))
+    archive = Call(this.archive_matter).Annotation(title=Step.ARCHIVE.label).Next(this.end)
+    end = Close().Annotation(title=_("Matter closed"))
 
     def start_matter(self, activation, *, matter):
         return services.matter_attach_process(activation=activation, matter=matter)

@@ -12,19 +12,22 @@ stays open until a township officer or leader records how it was handled.
 import datetime
 import hashlib
 import logging
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, DecimalField, Exists, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery, Sum
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from simple_history.utils import bulk_create_with_history
 
+from flows import notifications
 from flows.models import (
     SPINE,
     Decision,
@@ -161,7 +164,20 @@ def warning_raise(
     """Raise the warning for this subject once, or raise the level of its open warning; None if nothing is new.
 
     Race-safe: two sweeps raising the same subject at once meet at the unique constraint, and only the
-    one that created the row announces it."""
+    one that created the row announces it. Inside ``raising_in_bulk`` (the sweep) the warning is only
+    gathered, and written with the others when the sweep ends."""
+    if _bulk.pending is not None:
+        return _bulk.gather(
+            rule=rule,
+            level=level,
+            organization=organization,
+            subject_key=subject_key,
+            title=title,
+            detail=detail,
+            matter=matter,
+            url=url,
+            causes=causes or [],
+        )
     with transaction.atomic():
         warning, created = EarlyWarning.objects.get_or_create(
             rule=rule,
@@ -200,9 +216,9 @@ def _matter_cause(matter: Matter) -> dict[str, str]:
     return cause(_("Matter: %(title)s (%(status)s)") % facts, matter.get_absolute_url())
 
 
-def _announce(warning: EarlyWarning) -> None:
+def _announce(warning: EarlyWarning, audience=None) -> None:
     notify(
-        users_holding(warning.organization, WARNING_AUDIENCE),
+        users_holding(warning.organization, WARNING_AUDIENCE) if audience is None else audience,
         kind=NotificationKind.WARNING,
         title=_("%(level)s warning: %(title)s") % {"level": warning.get_level_display(), "title": warning.title},
         body=warning.detail,
@@ -210,6 +226,76 @@ def _announce(warning: EarlyWarning) -> None:
         matter=warning.matter,
         data={"warning": warning.pk, "level": warning.level, "rule": warning.rule},
     )
+
+
+class _Bulk(threading.local):
+    """The warnings a sweep raises, gathered to be written together (``raising_in_bulk``)."""
+
+    pending: dict | None = None
+
+    def gather(self, **raised) -> EarlyWarning:
+        raised["subject_key"] = raised["subject_key"][:100]
+        key = (raised["rule"], raised["subject_key"])
+        earlier = self.pending.get(key)
+        if earlier is None or SEVERITY[raised["level"]] > SEVERITY[earlier["level"]]:
+            self.pending[key] = raised
+        return EarlyWarning(rule=raised["rule"], subject_key=raised["subject_key"], level=raised["level"])
+
+
+_bulk = _Bulk()
+
+
+def raising_in_bulk(run: Callable[[], object]) -> list[EarlyWarning]:
+    """Run ``run`` (the rules) gathering every warning they raise, then write them together: the new ones
+    and their history rows in one INSERT each, their notifications in one, the audience read once per
+    collective. Returns the warnings raised or made more serious, as ``warning_raise`` would have.
+
+    A subject that already has a warning (to be made more serious, or nothing) and a subject a concurrent
+    sweep raised meanwhile take ``warning_raise``'s own path, one by one."""
+    _bulk.pending = {}
+    try:
+        run()
+        pending = list(_bulk.pending.values())
+    finally:
+        _bulk.pending = None
+    if not pending:
+        return []
+    existing = set(
+        EarlyWarning.objects.filter(
+            rule__in={item["rule"] for item in pending}, subject_key__in={item["subject_key"] for item in pending}
+        ).values_list("rule", "subject_key")
+    )
+    fresh = [item for item in pending if (item["rule"], item["subject_key"]) not in existing]
+    known = [item for item in pending if (item["rule"], item["subject_key"]) in existing]
+    raised: dict[tuple[str, str], EarlyWarning | None] = {}
+    with transaction.atomic(), notifications.batched():
+        try:
+            with transaction.atomic():
+                rows = bulk_create_with_history(
+                    [
+                        EarlyWarning(
+                            **{name: value for name, value in item.items() if name != "title"},
+                            title=item["title"][:200],
+                        )
+                        for item in fresh
+                    ],
+                    EarlyWarning,
+                )
+        except IntegrityError:  # another sweep raised some of them meanwhile
+            known, rows = pending, []
+        audiences = {}
+        for warning in rows:
+            organization = warning.organization
+            if organization.pk not in audiences:
+                audiences[organization.pk] = list(
+                    users_holding(organization, WARNING_AUDIENCE).values_list("pk", flat=True)
+                )
+            _announce(warning, audiences[organization.pk])
+            raised[(warning.rule, warning.subject_key)] = warning
+    for item in known:
+        raised[(item["rule"], item["subject_key"])] = warning_raise(**item)
+    # In the order the rules raised them.
+    return _raised(raised.get((item["rule"], item["subject_key"])) for item in pending)
 
 
 @transaction.atomic
@@ -1001,12 +1087,9 @@ def warnings_scan(today: datetime.date | None = None) -> list[EarlyWarning]:
     """Run every rule on the day (today by default); returns the warnings raised or made more serious."""
     today = today or timezone.localdate()
     rules = rules_on(today)
-    raised = []
     # Warnings and their notifications are stored text: in the county's language, whoever triggered the scan.
     with translation.override(settings.LANGUAGE_CODE):
-        for check in RULES:
-            raised.extend(check(today, rules=rules))
-    return raised
+        return raising_in_bulk(lambda: [check(today, rules=rules) for check in RULES])
 
 
 def movement_check(movement_id: int, today: datetime.date | None = None) -> list[EarlyWarning]:

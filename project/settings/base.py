@@ -175,6 +175,9 @@ LEDGER_BATCH_SIZE = env_int("LEDGER_BATCH_SIZE", 1000)
 LEDGER_SEQUENCER_SECONDS = env_int("LEDGER_SEQUENCER_SECONDS", 10)
 # Queue the sequencer after every commit that wrote a leaf (tests turn it off and sequence when they mean to).
 LEDGER_SEQUENCE_ON_COMMIT = True
+# A covered row saved in full is logged from the values in hand; on, it is also read back and compared
+# (the tests turn it on, so that every save they make checks that the two agree).
+LEDGER_CHECK_VALUES_IN_HAND = False
 # An RFC 3161 time-stamping authority for the signed tree heads (optional) and its certificate (PEM).
 LEDGER_TSA_URL = env_str("LEDGER_TSA_URL", "")
 LEDGER_TSA_CERTIFICATE_FILE = env_str("LEDGER_TSA_CERTIFICATE_FILE", "")

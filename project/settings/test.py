@@ -29,3 +29,5 @@ LEDGER_SM2_KEY_FILE = str(VAR_DIR / "test-ledger-sm2.json")  # noqa: F405
 LEDGER_KEY_AUTOCREATE = True
 # A worker thread sequencing after each commit would write beside the test thread: tests sequence explicitly.
 LEDGER_SEQUENCE_ON_COMMIT = False
+# Every covered save logged from the values in hand is read back and compared (documents/coverage.py).
+LEDGER_CHECK_VALUES_IN_HAND = True
