@@ -347,3 +347,25 @@ def cover_the_product() -> None:
     cover("registers.ContractPayment", matter="contract__matter", **register)
     cover("registers.ShareLedgerEntry", **register, **kept)
     cover("registers.ShareCertificate", files=("pdf",), **register)
+    cover("registers.ShareSetup", matter=None, **register)
+    # An import's workbook is evidence of what was loaded: its content and who confirmed it. The dry run's
+    # status, progress and report move outside save() (imports/services.py).
+    cover(
+        "imports.ImportJob",
+        kind=LedgerKind.FILE,
+        matter=None,
+        only=(
+            "kind",
+            "scope_id",
+            "file",
+            "original_name",
+            "sha256",
+            "created_by_id",
+            "created_at",
+            "applied_by_id",
+            "applied_at",
+        ),
+        files=("file",),
+        **kept,
+    )
+    cover("imports.RegisterBaseline", matter=None, **register, **kept)

@@ -14,6 +14,7 @@ from documents.review import FLAG_READER_ROLES, LOG_READER_ROLES
 from flows.delegation import DELEGABLE_ROLES
 from flows.models import Step
 from flows.services import HOLDER_ROLES, STEP_ROLES
+from imports.services import IMPORT_ROLES
 from organizations.jurisdiction import READ_ONLY_ROLES, user_posts
 from organizations.models import ADMINISTRATOR_ROLES, Role
 from oversight.views import OVERSIGHT_ROLES
@@ -74,6 +75,7 @@ ENTRIES = [
     Entry("oversight", _("Correction requests"), "documents:correction_list", ANY_POST),
     Entry("oversight", _("Ledger"), "documents:ledger", READ_ONLY_ROLES),
     Entry("oversight", _("Verify a document"), "documents:verify", EVERYONE),
+    Entry("admin", _("Import from Excel"), "imports:home", IMPORT_ROLES, "nav-imports"),
     Entry("admin", _("Accounts and posts"), "administration:accounts", frozenset({Role.SYSTEM_ADMIN})),
     Entry("admin", _("Organisations"), "administration:organizations", frozenset({Role.SYSTEM_ADMIN})),
     Entry("admin", _("Security policy"), "administration:policy", frozenset({Role.SECURITY_ADMIN})),

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "flows",
     "administration",
     "oversight",
+    "imports",
     "demo",
 ]
 
