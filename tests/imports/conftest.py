@@ -8,6 +8,7 @@ from openpyxl import Workbook
 
 from imports import services
 from imports.importers import IMPORTERS
+from organizations.credit_code import credit_check_character
 
 
 def workbook_bytes(sheets: dict[str, list[list]]) -> bytes:
@@ -48,3 +49,9 @@ def run_import(world, settings, tmp_path):
         return job
 
     return run
+
+
+def credit_code(serial: int, prefix: str = "N2140123") -> str:
+    """A unified social credit code with a correct GB 32100 check character."""
+    first = f"{prefix}{serial:09d}"
+    return first + credit_check_character(first)
