@@ -67,8 +67,19 @@ def short_hash(value: str) -> bytes:
 class Context:
     """What one pass knows: the job, who runs it, the problems so far, and the keys seen in the file."""
 
-    def __init__(self, job: ImportJob, *, apply: bool, user=None, progress: Callable[[int], None] | None = None):
+    def __init__(
+        self,
+        job: ImportJob,
+        *,
+        apply: bool,
+        user=None,
+        progress: Callable[[int], None] | None = None,
+        keep_pending: bool = False,
+    ):
         self.job = job
+        # A workbook of several kinds keeps the rows it plans, so that later sheets can refer to them
+        # (a contract to a resource card on the same workbook); a workbook of one kind does not need to.
+        self.keep_pending = keep_pending
         self.scope = job.scope
         self.apply = apply
         self.user = user
@@ -80,6 +91,7 @@ class Context:
         self.seen: dict[str, dict] = defaultdict(dict)
         self.pending: dict[str, dict] = defaultdict(dict)  # rows planned by this file, by kind and key
         self.rows_done = 0
+        self.failed_rows: dict[str, dict] = defaultdict(dict)
         self._organizations: dict[str, Organization | None] = {}
         self._baselines: set[tuple[int, str]] | None = None
         self.reason = (_("Import #%(number)s: %(name)s") % {"number": job.pk, "name": job.original_name})[:100]
@@ -113,11 +125,12 @@ class Context:
         return bool(organization.path) and organization.path.startswith(self.scope.path)
 
     def collective(self, row: Row, key: str = "collective") -> Organization | None:
-        """The row's collective, by its code: it must exist, be a collective and lie in the jurisdiction."""
+        """The row's collective, by its code: it must exist (or be planned by this file), be a collective and lie
+        in the jurisdiction. One planned by this file has no primary key yet in a dry run."""
         code = row.get(key)
         if code is None:
             return None
-        organization = self.organization(code)
+        organization = self.pending["org"].get(code) or self.organization(code)
         if organization is None:
             self.row_problem(
                 row,
@@ -128,7 +141,7 @@ class Context:
             self.row_problem(
                 row, key, _("%(name)s is not a collective economic organisation.") % {"name": organization}
             )
-        elif not self.within_scope(organization):
+        elif organization.pk is not None and not self.within_scope(organization):
             self.row_problem(row, key, _("%(name)s lies outside your jurisdiction.") % {"name": organization})
         else:
             return organization
@@ -151,6 +164,20 @@ class Context:
             self.row_problem(row, key_column, text % {"row": earlier})
             return False
         self.seen[kind][key] = row.number
+        return True
+
+    def refers_to_failed(self, row: Row, key_column: str, kind: str, key) -> bool:
+        """When a row refers to a row of an earlier sheet that has problems, say so (not "no such record")."""
+        found = self.failed_rows.get(kind, {}).get(key)
+        if found is None:
+            return False
+        sheet, number = found
+        self.row_problem(
+            row,
+            key_column,
+            _("This row refers to row %(row)s of the “%(sheet)s” sheet, which has problems: correct that row first.")
+            % {"row": number, "sheet": sheet},
+        )
         return True
 
     # --- recording the plan ----------------------------------------------------------------------
@@ -236,7 +263,9 @@ def plan_instance(
     if words:
         by_header = {headers[name]: words[name] for name in words if name in headers}
         change.fields = [
-            (header, by_header.get(header, {}).get(old, old), by_header.get(header, {}).get(new, new))
+            (header, *(by_header[header].get(value, value) for value in (old, new)))
+            if header in by_header
+            else (header, old, new)
             for header, old, new in change.fields
         ]
     if change.action != "unchanged":
@@ -263,7 +292,7 @@ def refuse_locked(ctx: Context, change: Change) -> bool:
     """A row that would change a register whose baseline is confirmed is refused (Jilin measures)."""
     if change.action == "unchanged" or not change.register or change.collective is None:
         return False
-    if not ctx.locked(change.collective, change.register):
+    if change.collective.pk is None or not ctx.locked(change.collective, change.register):
         return False
     ctx.row_problem(
         change.row,
@@ -297,7 +326,7 @@ def write(ctx: Context, changes: list[Change]) -> None:
 def run(job: ImportJob, importer, *, apply: bool, user=None, progress=None) -> Context:
     """Read, check and plan every row of the job's workbook; with ``apply``, write them (inside the caller's
     transaction) and raise ``Rejected`` when any row is wrong."""
-    ctx = Context(job, apply=apply, user=user, progress=progress)
+    ctx = Context(job, apply=apply, user=user, progress=progress, keep_pending=importer.keeps_pending)
     with job.file.open("rb") as file:
         workbook = open_workbook(file)
         try:
@@ -329,6 +358,11 @@ def _chunk(ctx: Context, importer, spec: SheetSpec, rows: list[Row], total: int)
             continue
         ctx.record(change)
         kept.append(change)
+    if ctx.keep_pending:
+        for row in rows:
+            failed = importer.failed_key(spec, row) if row.failed else None
+            if failed is not None:
+                ctx.failed_rows[failed[0]][failed[1]] = (spec.name, row.number)
     if ctx.apply and not ctx.failed:
         write(ctx, kept)
     ctx.rows_done += len(rows)

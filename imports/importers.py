@@ -7,6 +7,7 @@ resource and contract numbers). ``finish_sheet`` runs after a sheet's last chunk
 
 import datetime
 from collections import defaultdict
+from dataclasses import replace
 
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
@@ -64,6 +65,7 @@ def _reverse(choices: dict[str, str]) -> dict[str, str]:
 class Importer:
     kind: str
     sheets: tuple[SheetSpec, ...] = ()
+    keeps_pending = False
 
     @property
     def title(self) -> str:
@@ -74,6 +76,10 @@ class Importer:
 
     def finish_sheet(self, ctx: Context, spec: SheetSpec) -> None:
         """After a sheet's last row."""
+
+    def failed_key(self, spec: SheetSpec, row: Row):
+        """(kind, key) by which later sheets refer to this row, or None."""
+        return None
 
 
 # --- the administrative tree --------------------------------------------------------------------
@@ -343,6 +349,10 @@ class MemberImporter(Importer):
     kind = ImportKind.MEMBERS
     sheets = (MEMBER_SHEET,)
 
+    def failed_key(self, spec, row):
+        id_number = row.get("id_number")
+        return ("member", short_hash(id_number)) if id_number else None
+
     def plan(self, ctx, spec, rows):
         ready = []
         for row in rows:
@@ -398,20 +408,21 @@ class MemberImporter(Importer):
                 if row.get(key) is not None:
                     values[name] = row.get(key)
             label = f"{row.get('name')}（{mask_id_number(row.get('id_number'))}）"
-            changes.append(
-                plan_instance(
-                    ctx,
-                    row,
-                    existing=existing,
-                    model=Member,
-                    values=values,
-                    headers=MEMBER_HEADERS,
-                    label=label,
-                    collective=collective,
-                    register=Register.MEMBERS,
-                    words={"basis": _reverse(BASIS_WORDS), "status": _reverse(MEMBER_STATUS_WORDS)},
-                )
+            change = plan_instance(
+                ctx,
+                row,
+                existing=existing,
+                model=Member,
+                values=values,
+                headers=MEMBER_HEADERS,
+                label=label,
+                collective=collective,
+                register=Register.MEMBERS,
+                words={"basis": _reverse(BASIS_WORDS), "status": _reverse(MEMBER_STATUS_WORDS)},
             )
+            if change is not None and ctx.keep_pending:
+                ctx.pending["member"][(collective.code, index)] = change.instance
+            changes.append(change)
         return changes
 
 
@@ -523,7 +534,7 @@ RESOURCE_HEADERS = {
 
 def _numbered(ctx, row, model, existing, collective, noun: str):
     """A numbered card or contract found in the product must belong to the row's collective."""
-    if existing is not None and existing.organization_id != collective.pk:
+    if existing is not None and existing.organization.code != collective.code:
         ctx.row_problem(
             row,
             "code",
@@ -566,24 +577,28 @@ class CardImporter(Importer):
                 continue
             values = self.values(row, collective)
             label = f"{row.get('code')} {row.get('name')}"
-            changes.append(
-                plan_instance(
-                    ctx,
-                    row,
-                    existing=existing,
-                    model=self.model,
-                    values=values,
-                    headers=self.headers,
-                    label=label,
-                    collective=collective,
-                    register=self.register,
-                    words=self.words,
-                )
+            change = plan_instance(
+                ctx,
+                row,
+                existing=existing,
+                model=self.model,
+                values=values,
+                headers=self.headers,
+                label=label,
+                collective=collective,
+                register=self.register,
+                words=self.words,
             )
+            if change is not None and ctx.keep_pending:
+                ctx.pending[self.kind][row.get("code")] = (change.instance, collective.code)
+            changes.append(change)
         return changes
 
     def values(self, row, collective) -> dict:
         raise NotImplementedError
+
+    def failed_key(self, spec, row):
+        return (self.kind, row.get("code")) if row.get("code") else None
 
 
 class AssetImporter(CardImporter):
@@ -726,8 +741,8 @@ PAYMENT_SHEET = SheetSpec(
 CONTRACT_HEADERS = {
     "kind": "合同类型",
     "counterparty": "承包（承租）方",
-    "resource_id": "资源编号",
-    "asset_id": "资产编号",
+    "resource": "资源编号",
+    "asset": "资产编号",
     "start_date": "起始日期",
     "end_date": "终止日期",
     "amount": "合同金额（元）",
@@ -749,8 +764,13 @@ class ContractImporter(Importer):
     kind = ImportKind.CONTRACTS
     sheets = (CONTRACT_SHEET, PAYMENT_SHEET)
 
+    def failed_key(self, spec, row):
+        if spec.name == CONTRACT_SHEET.name and row.get("code"):
+            return ("contract", row.get("code"))
+        return None
+
     def plan(self, ctx, spec, rows):
-        if spec is PAYMENT_SHEET:
+        if spec.name == PAYMENT_SHEET.name:
             return self._plan_payments(ctx, rows)
         ready = []
         for row in rows:
@@ -767,14 +787,8 @@ class ContractImporter(Importer):
             contract.code: contract
             for contract in Contract.objects.filter(code__in=codes).select_related("organization")
         }
-        resources = {
-            r.code: r
-            for r in Resource.objects.filter(code__in=[row.get("resource") for row, _o in ready if row.get("resource")])
-        }
-        assets = {
-            a.code: a
-            for a in Asset.objects.filter(code__in=[row.get("asset") for row, _o in ready if row.get("asset")])
-        }
+        resources = self._cards(ctx, Resource, ImportKind.RESOURCES, [row.get("resource") for row, _o in ready])
+        assets = self._cards(ctx, Asset, ImportKind.ASSETS, [row.get("asset") for row, _o in ready])
         changes = []
         for row, collective in ready:
             existing = found.get(row.get("code"))
@@ -789,8 +803,8 @@ class ContractImporter(Importer):
                 "code": row.get("code"),
                 "kind": row.get("kind"),
                 "counterparty": row.get("counterparty"),
-                "resource_id": resource.pk if resource else None,
-                "asset_id": asset.pk if asset else None,
+                "resource": resource,
+                "asset": asset,
                 "start_date": row.get("start_date"),
                 "end_date": row.get("end_date"),
                 "amount": row.get("amount"),
@@ -808,12 +822,7 @@ class ContractImporter(Importer):
                 label=f"{row.get('code')} {row.get('counterparty')}",
                 collective=collective,
                 register=Register.CONTRACTS,
-                words={
-                    "kind": _reverse(CONTRACT_KIND_WORDS),
-                    "status": _reverse(CONTRACT_STATUS_WORDS),
-                    "resource_id": {resource.pk: resource.code} if resource else {},
-                    "asset_id": {asset.pk: asset.code} if asset else {},
-                },
+                words={"kind": _reverse(CONTRACT_KIND_WORDS), "status": _reverse(CONTRACT_STATUS_WORDS)},
             )
             if change is not None:
                 ctx.pending["contract"][row.get("code")] = change.instance
@@ -831,12 +840,27 @@ class ContractImporter(Importer):
         if kind == ContractKind.LEASE and not row.get("asset"):
             ctx.row_problem(row, "asset", _("A lease names the asset it leases."))
 
+    def _cards(self, ctx, model, kind, codes) -> dict:
+        """{number: (card, its collective's code)}: the cards in the product, and those planned by this workbook."""
+        codes = [code for code in codes if code]
+        found = {
+            card.code: (card, card.organization.code)
+            for card in model.objects.filter(code__in=codes).select_related("organization")
+        }
+        for code in codes:
+            if code in ctx.pending[kind]:
+                found[code] = ctx.pending[kind][code]
+        return found
+
     def _subject(self, ctx, row, key, found, collective, register_name):
         code = row.get(key)
         if not code:
             return None
-        subject = found.get(code)
-        if subject is None or subject.organization_id != collective.pk:
+        subject, owner = found.get(code, (None, None))
+        kind = ImportKind.RESOURCES if key == "resource" else ImportKind.ASSETS
+        if subject is None and ctx.refers_to_failed(row, key, kind, code):
+            return None
+        if subject is None or owner != collective.code:
             ctx.row_problem(
                 row,
                 key,
@@ -859,6 +883,8 @@ class ContractImporter(Importer):
                 contract = Contract.objects.filter(code=row.get("contract")).select_related("organization").first()
                 if contract is not None and not ctx.within_scope(contract.organization):
                     contract = None
+            if contract is None and ctx.refers_to_failed(row, "contract", "contract", row.get("contract")):
+                continue
             if contract is None:
                 ctx.row_problem(
                     row,
@@ -951,9 +977,11 @@ class AccountImporter(Importer):
             if row.failed:
                 continue
             collective = ctx.collective(row)
-            if collective is None or not ctx.first_time(row, "account", (collective.pk, row.get("name")), "name"):
+            if collective is None or not ctx.first_time(row, "account", (collective.code, row.get("name")), "name"):
                 continue
-            existing = FundAccount.objects.filter(organization=collective, name=row.get("name")).first()
+            existing = None
+            if collective.pk is not None:
+                existing = FundAccount.objects.filter(organization=collective, name=row.get("name")).first()
             values = {
                 "organization_id": collective.pk,
                 "name": row.get("name"),
@@ -1030,7 +1058,7 @@ class ShareImporter(Importer):
     sheets = (SETUP_SHEET, ALLOCATION_SHEET)
 
     def plan(self, ctx, spec, rows):
-        if spec is SETUP_SHEET:
+        if spec.name == SETUP_SHEET.name:
             return self._plan_setup(ctx, rows)
         return self._plan_allocations(ctx, rows)
 
@@ -1040,9 +1068,11 @@ class ShareImporter(Importer):
             if row.failed:
                 continue
             collective = ctx.collective(row)
-            if collective is None or not ctx.first_time(row, "setup", (collective.pk, row.get("kind")), "kind"):
+            if collective is None or not ctx.first_time(row, "setup", (collective.code, row.get("kind")), "kind"):
                 continue
-            existing = ShareSetup.objects.filter(organization=collective, kind=row.get("kind")).first()
+            existing = None
+            if collective.pk is not None:
+                existing = ShareSetup.objects.filter(organization=collective, kind=row.get("kind")).first()
             values = {"organization_id": collective.pk, "kind": row.get("kind"), "total": row.get("total")}
             change = plan_instance(
                 ctx,
@@ -1056,7 +1086,7 @@ class ShareImporter(Importer):
                 register=Register.SHARES,
             )
             if change is not None:
-                ctx.pending["setup"][(collective.pk, row.get("kind"))] = row.get("total")
+                ctx.pending["setup"][(collective.code, row.get("kind"))] = row.get("total")
             changes.append(change)
         return changes
 
@@ -1080,7 +1110,10 @@ class ShareImporter(Importer):
             held[(entry["member_id"], entry["kind"])] = entry["total"] or 0
         changes = []
         for row, collective, index in ready:
-            member = members.get((collective.pk, index))
+            member = members.get((collective.pk, index)) if collective.pk else None
+            member = member or ctx.pending["member"].get((collective.code, index))
+            if member is None and ctx.refers_to_failed(row, "id_number", "member", short_hash(row.get("id_number"))):
+                continue
             if member is None:
                 ctx.row_problem(
                     row,
@@ -1097,7 +1130,7 @@ class ShareImporter(Importer):
                 )
                 continue
             kind, target = row.get("kind"), row.get("shares")
-            current = held[(member.pk, kind)]
+            current = held[(member.pk, kind)] if member.pk else 0
             delta = target - current
             if not self._within_total(ctx, row, collective, kind, delta):
                 continue
@@ -1112,17 +1145,13 @@ class ShareImporter(Importer):
         return changes
 
     def _within_total(self, ctx, row, collective, kind, delta) -> bool:
-        key = (collective.pk, kind)
+        key = (collective.code, kind)
         totals = ctx.pending["share_totals"]
         if key not in totals:
-            totals[key] = (
-                ShareLedgerEntry.objects.filter(organization=collective, kind=kind).aggregate(total=Sum("change"))[
-                    "total"
-                ]
-                or 0
-            )
+            entries = ShareLedgerEntry.objects.filter(organization=collective, kind=kind) if collective.pk else None
+            totals[key] = (entries.aggregate(total=Sum("change"))["total"] or 0) if entries is not None else 0
         limit = ctx.pending["setup"].get(key)
-        if limit is None:
+        if limit is None and collective.pk is not None:
             setup = ShareSetup.objects.filter(organization=collective, kind=kind).first()
             limit = setup.total if setup else None
             ctx.pending["setup"][key] = limit
@@ -1161,15 +1190,38 @@ class ShareImporter(Importer):
         return write
 
 
-IMPORTERS = {
-    importer.kind: importer
-    for importer in (
-        TreeImporter(),
-        MemberImporter(),
-        AssetImporter(),
-        ResourceImporter(),
-        ContractImporter(),
-        ShareImporter(),
-        AccountImporter(),
-    )
-}
+class CountyImporter(Importer):
+    """Every kind in one workbook, in the order they depend on each other; each sheet may be left out."""
+
+    kind = ImportKind.COUNTY
+    keeps_pending = True
+
+    def __init__(self, parts: list[Importer]):
+        self.owners = {}
+        sheets = []
+        for part in parts:
+            for spec in part.sheets:
+                self.owners[spec.name] = part
+                sheets.append(replace(spec, required=False))
+        self.sheets = tuple(sheets)
+
+    def plan(self, ctx, spec, rows):
+        return self.owners[spec.name].plan(ctx, spec, rows)
+
+    def finish_sheet(self, ctx, spec):
+        self.owners[spec.name].finish_sheet(ctx, spec)
+
+    def failed_key(self, spec, row):
+        return self.owners[spec.name].failed_key(spec, row)
+
+
+_PARTS = [
+    TreeImporter(),
+    MemberImporter(),
+    AssetImporter(),
+    ResourceImporter(),
+    ContractImporter(),
+    AccountImporter(),
+    ShareImporter(),
+]
+IMPORTERS = {importer.kind: importer for importer in [CountyImporter(_PARTS), *_PARTS]}

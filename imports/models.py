@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ImportKind(models.TextChoices):
+    COUNTY = "county", _("Everything in one workbook (tree and registers)")
     TREE = "tree", _("Administrative tree")
     MEMBERS = "members", _("Households and members")
     ASSETS = "assets", _("Asset cards")
