@@ -240,6 +240,35 @@ def log_row(coverage: Coverage, instance) -> None:
     )
 
 
+def log_rows(model, instances: list) -> None:
+    """The leaves of many rows of one covered model written without ``save()`` (``bulk_create`` of an
+    import): the same payloads as ``log_row``, read back in one query, inserted in one."""
+    coverage = coverage_of(model)
+    if coverage is None or not instances:
+        return
+    pks = [instance.pk for instance in instances]
+    rows = {
+        values["id"]: values
+        for values in coverage.model._base_manager.filter(pk__in=pks).values(*value_columns(coverage))
+    }
+    related = m2m_of(coverage, pks) if coverage.m2m else {}
+    leaves = []
+    for instance in instances:
+        values = rows[instance.pk]
+        payload = live_payload(coverage, values, related.get(instance.pk, {}), row=instance)
+        payload["actor"], payload["actor_id"] = _actor(instance)
+        leaves.append(
+            ledger.ledger_leaf(
+                kind=coverage.kind_of(values),
+                object_type=coverage.object_type,
+                object_id=str(instance.pk),
+                matter=matter_of(coverage, values),
+                payload=payload,
+            )
+        )
+    ledger.ledger_append_many(leaves)
+
+
 def _saved(sender, instance, raw=False, **kwargs):
     if raw:  # fixtures being loaded are not business
         return

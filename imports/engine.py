@@ -14,10 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import models, transaction
+from django.db import connection, models, transaction
 from django.utils.translation import gettext as _
 
+from documents.coverage import log_rows
 from organizations.models import Organization, OrganizationKind
+from registers.models import ContractPayment, FundAccount, Member, Resource, ShareSetup
 
 from .columns import CellError, SheetSpec, is_blank
 from .models import ImportJob, Register, RegisterBaseline
@@ -28,6 +30,10 @@ CHUNK = 500
 ERRORS_KEPT = 5000
 # Changes listed in the preview (the counts cover all of them).
 CHANGES_KEPT = 500
+
+
+# Models without a save() of their own (Asset has one): their new rows are inserted a chunk at a time.
+BULK_MODELS = frozenset({Member, Resource, FundAccount, ContractPayment, ShareSetup})
 
 
 class Rejected(Exception):
@@ -311,16 +317,31 @@ def _register_label(register: str) -> str:
 
 
 def write(ctx: Context, changes: list[Change]) -> None:
+    """Write a chunk's planned rows: new rows of a model inserted together (with their history rows and
+    ledger leaves, as ``save()`` would write them), changed rows saved one by one."""
+    new: dict[type, list] = defaultdict(list)
     for change in changes:
         if change.action == "unchanged":
             continue
+        instance = change.instance
         if change.write is not None:
             change.write()
-            continue
-        instance = change.instance
-        instance._change_reason = ctx.reason
-        instance._history_user = ctx.user
-        instance.save()
+        elif (
+            change.action == "create"
+            and type(instance) in BULK_MODELS
+            and connection.features.can_return_rows_from_bulk_insert
+        ):
+            new[type(instance)].append(instance)
+        else:
+            instance._change_reason = ctx.reason
+            instance._history_user = ctx.user
+            instance.save()
+    for model, instances in new.items():
+        for instance in instances:
+            instance._history_user = ctx.user
+        model.objects.bulk_create(instances)
+        model.history.bulk_history_create(instances, default_user=ctx.user, default_change_reason=ctx.reason)
+        log_rows(model, instances)
 
 
 def run(job: ImportJob, importer, *, apply: bool, user=None, progress=None) -> Context:
