@@ -16,6 +16,7 @@ with ``DATABASE_URL`` a PostgreSQL test database); never touches ``var/``. Usage
     .venv/bin/python scripts/bench_import.py 5000       # another size
 """
 
+import datetime
 import os
 import resource
 import shutil
@@ -52,9 +53,9 @@ def write_members(path: Path, rows: int, collective_code: str) -> None:
     sheet = workbook.create_sheet("成员")
     sheet.append(IMPORTERS["members"].sheets[0].headers)
     for index in range(rows):
-        first = f"140123{1950 + index % 50}{1 + index % 12:02d}{1 + index % 28:02d}{index // 16800:03d}"
-        # 16800 distinct dates × serials: unique numbers for up to 16800 × 1000 rows.
-        first = first[:14] + f"{index // 16800 % 1000:03d}"
+        # A distinct birth date for each of 16800 rows, then the next serial: unique up to 16.8 million rows.
+        born = datetime.date(1950, 1, 1) + datetime.timedelta(days=index % 16800)
+        first = f"140123{born:%Y%m%d}{index // 16800:03d}"
         number = first + check_character(first)
         sheet.append(
             [
