@@ -51,6 +51,11 @@ class ImportJob(models.Model):
     #  "changes": [{"sheet", "row", "action", "label", "fields"}]}
     summary = models.JSONField(default=dict, blank=True)
     failure = models.TextField(blank=True)
+    # Moved with the progress: a job whose worker shows no sign of life for JOB_REQUEUE_SECONDS is queued again.
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     applied_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )

@@ -1,10 +1,12 @@
 """The import's writes: upload, the dry run, the confirmed import, and the confirmation of a register's baseline."""
 
+import datetime
 import hashlib
 import logging
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,7 +59,7 @@ def import_upload(*, user, scope: Organization, kind: str, uploaded) -> ImportJo
 def _progress(job: ImportJob):
     # Only the progress bar's fields, outside save(): the log covers what the file is, not how far a pass got.
     def report(percent: int) -> None:
-        ImportJob.objects.filter(pk=job.pk).update(progress=percent)
+        ImportJob.objects.filter(pk=job.pk).update(progress=percent, heartbeat_at=timezone.now())
 
     return report
 
@@ -84,7 +86,7 @@ def _failed(job: ImportJob, error: Exception) -> None:
 
 def import_check(*, job: ImportJob) -> ImportJob:
     """The dry run: every row read and checked against the registers; nothing written."""
-    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.CHECKING, progress=0)
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.CHECKING, progress=0, heartbeat_at=timezone.now())
     try:
         ctx = engine.run(job, IMPORTERS[job.kind], apply=False, progress=_progress(job))
     except Exception as error:
@@ -99,7 +101,7 @@ def import_confirm(*, job: ImportJob, user) -> ImportJob:
     """Mark a checked job as confirmed; the import itself runs in the worker (tasks.apply_import)."""
     require_act(user, job.scope, IMPORT_ROLES)
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.CHECKED).update(
-        status=ImportStatus.APPLYING, progress=0
+        status=ImportStatus.APPLYING, progress=0, confirmed_by=user, heartbeat_at=timezone.now()
     )
     if not updated:
         raise ValidationError(_("Only a checked import without problems can be confirmed."))
@@ -115,6 +117,9 @@ def import_apply(*, job: ImportJob, user) -> ImportJob:
         raise PermissionDenied
     try:
         with transaction.atomic():
+            # A job given to two workers (a message delivered again) is imported once: the second waits here.
+            if ImportJob.objects.select_for_update().filter(pk=job.pk, status=ImportStatus.APPLYING).first() is None:
+                return job
             ctx = engine.run(job, IMPORTERS[job.kind], apply=True, user=user, progress=_progress(job))
             job.applied_at = timezone.now()
             job.applied_by = user
@@ -158,3 +163,19 @@ def baseline_confirm(*, user, organization: Organization, register: str) -> Regi
     if not created:
         raise ValidationError(_("This register's baseline is already confirmed."))
     return baseline
+
+
+def imports_resume(*, older_than: datetime.timedelta) -> list[tuple[str, int]]:
+    """Jobs whose worker went silent (a lost message, a killed worker): (task, job id) to queue again."""
+    stale = timezone.now() - older_than
+    found = []
+    for job in ImportJob.objects.filter(status__in=[ImportStatus.CHECKING, ImportStatus.APPLYING]).filter(
+        Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale)
+    ):
+        # Claimed by moving the heartbeat: a sweep running twice queues a job once.
+        claimed = ImportJob.objects.filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at).update(
+            heartbeat_at=timezone.now()
+        )
+        if claimed:
+            found.append(("check" if job.status == ImportStatus.CHECKING else "apply", job.pk))
+    return found
