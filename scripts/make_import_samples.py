@@ -79,10 +79,10 @@ def rows() -> dict[str, list[list]]:
                 allocations.append([collective, number, name, "人口股", 10])
     return {
         "组织": [
-            ["NT", "新塘镇", "乡镇", COUNTY, ""],
-            ["NT01", "青山村", "村", "NT", ""],
+            ["NT00", "新塘镇", "乡镇", COUNTY, ""],
+            ["NT01", "青山村", "村", "NT00", ""],
             ["NT01-JJ", "青山村股份经济合作社", "集体经济组织", "NT01", credit_code(1)],
-            ["NT02", "绿水村", "村", "NT", ""],
+            ["NT02", "绿水村", "村", "NT00", ""],
             ["NT02-JJ", "绿水村经济合作社", "集体经济组织", "NT02", credit_code(2)],
         ],
         "成员": members,

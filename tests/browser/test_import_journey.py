@@ -47,7 +47,7 @@ def test_the_county_administrator_imports_a_new_township(actor, live_server, dem
         page.click("#report")
     rows = list(load_workbook(io.BytesIO(Path(report.value.path()).read_bytes()))["成员"].iter_rows(values_only=True))
     assert rows[0][-1] == "错误说明" and "校验位" in rows[2][-1]
-    assert not Organization.objects.filter(code="NT").exists()
+    assert not Organization.objects.filter(code="NT00").exists()
 
     upload(page, base, "import-new-township.xlsx")
     assert page.locator("#problems").count() == 0

@@ -31,10 +31,10 @@ def test_the_filled_sample_imports_a_new_township_with_two_villages(world, setti
     job = run(world, "import-new-township.xlsx")
     assert job.status == ImportStatus.CHECKED, job.errors
     assert job.summary["counts"]["组织"] == {"create": 5}
-    assert not Organization.objects.filter(code="NT").exists()
+    assert not Organization.objects.filter(code="NT00").exists()
     job = run(world, "import-new-township.xlsx", confirm=True)
     assert job.status == ImportStatus.APPLIED, job.errors
-    township = Organization.objects.get(code="NT")
+    township = Organization.objects.get(code="NT00")
     assert sorted(township.children.values_list("code", flat=True)) == ["NT01", "NT02"]
     collective = Organization.objects.get(code="NT01-JJ")
     assert Member.objects.filter(organization=collective).count() == 7
@@ -71,4 +71,4 @@ def test_the_broken_sample_reports_each_mistake_on_its_row_and_saves_nothing(wor
     }, job.errors
     referring = next(error for error in job.errors if error["sheet"] == "付款计划")
     assert "“合同”" in referring["message"] and "3" in referring["message"]
-    assert not Organization.objects.filter(code="NT").exists()
+    assert not Organization.objects.filter(code="NT00").exists()
