@@ -65,9 +65,9 @@ class Change:
     write: Callable[[], None] | None = None
 
 
-def short_hash(value: str) -> bytes:
-    """A compact key for the duplicate check: 8 bytes per row, never the ID number itself."""
-    return hashlib.blake2b(value.encode(), digest_size=8).digest()
+def short_hash(value: str) -> int:
+    """A compact key for the duplicate check (a 64-bit integer), never the ID number itself."""
+    return int.from_bytes(hashlib.blake2b(value.encode(), digest_size=8).digest(), "big")
 
 
 class Context:

@@ -6,6 +6,7 @@ resource and contract numbers). ``finish_sheet`` runs after a sheet's last chunk
 """
 
 import datetime
+import sys
 from collections import defaultdict
 from dataclasses import replace
 
@@ -365,20 +366,21 @@ class MemberImporter(Importer):
             except ValidationError as error:
                 ctx.row_problem(row, "id_number", error.messages[0])
                 continue
-            key, household = short_hash(id_number), short_hash(row.get("household"))
+            key, household = short_hash(id_number), sys.intern(row.get("household"))
             earlier = ctx.seen["member"].get(key)
             if earlier is not None:
-                earlier_row, earlier_household, earlier_name = earlier
+                earlier_row, earlier_household = earlier
                 if earlier_household != household:
                     message = _(
                         "This person is also listed in household %(household)s on row %(row)s: a member belongs "
                         "to one household."
-                    ) % {"household": earlier_name, "row": earlier_row}
+                    ) % {"household": earlier_household, "row": earlier_row}
                 else:
                     message = _("Appears twice in the file: also on row %(row)s.") % {"row": earlier_row}
                 ctx.row_problem(row, "id_number", message)
                 continue
-            ctx.seen["member"][key] = (row.number, household, row.get("household"))
+            # The household's number is one string for all its members (interned): a few bytes per row.
+            ctx.seen["member"][key] = (row.number, household)
             if collective is not None:
                 ready.append((row, collective, id_number_index(id_number)))
         found = {

@@ -55,7 +55,7 @@ def write_members(path: Path, rows: int, collective_code: str) -> None:
     for index in range(rows):
         # A distinct birth date for each of 16800 rows, then the next serial: unique up to 16.8 million rows.
         born = datetime.date(1950, 1, 1) + datetime.timedelta(days=index % 16800)
-        first = f"140123{born:%Y%m%d}{index // 16800:03d}"
+        first = f"110108{born:%Y%m%d}{index // 16800:03d}"  # a region the test world does not use
         number = first + check_character(first)
         sheet.append(
             [
