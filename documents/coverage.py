@@ -326,6 +326,35 @@ def log_values(coverage: Coverage, instance, values: dict, m2m: dict) -> None:
     )
 
 
+def log_rows(model, instances: list) -> None:
+    """The leaves of many rows of one covered model written without ``save()`` (``bulk_create`` of an
+    import): the same payloads as ``log_row``, read back in one query, inserted in one."""
+    coverage = coverage_of(model)
+    if coverage is None or not instances:
+        return
+    pks = [instance.pk for instance in instances]
+    rows = {
+        values["id"]: values
+        for values in coverage.model._base_manager.filter(pk__in=pks).values(*value_columns(coverage))
+    }
+    related = m2m_of(coverage, pks) if coverage.m2m else {}
+    leaves = []
+    for instance in instances:
+        values = rows[instance.pk]
+        payload = live_payload(coverage, values, related.get(instance.pk, {}), row=instance)
+        payload["actor"], payload["actor_id"] = _actor(instance)
+        leaves.append(
+            ledger.ledger_leaf(
+                kind=coverage.kind_of(values),
+                object_type=coverage.object_type,
+                object_id=str(instance.pk),
+                matter=matter_of(coverage, values),
+                payload=payload,
+            )
+        )
+    ledger.ledger_append_many(leaves)
+
+
 def _saved(sender, instance, created=False, raw=False, update_fields=None, **kwargs):
     if raw:  # fixtures being loaded are not business
         return
@@ -457,3 +486,25 @@ def cover_the_product() -> None:
     cover("organizations.MeetingRule", matter=None)
     # What a running matter holds (shares, an asset, a resource's term): a refusal rests on it.
     cover("registers.Reservation", **register, **kept)
+    cover("registers.ShareSetup", matter=None, **register)
+    # An import's workbook is evidence of what was loaded: its content and who confirmed it. The dry run's
+    # status, progress and report move outside save() (imports/services.py).
+    cover(
+        "imports.ImportJob",
+        kind=LedgerKind.FILE,
+        matter=None,
+        only=(
+            "kind",
+            "scope_id",
+            "file",
+            "original_name",
+            "sha256",
+            "created_by_id",
+            "created_at",
+            "applied_by_id",
+            "applied_at",
+        ),
+        files=("file",),
+        **kept,
+    )
+    cover("imports.RegisterBaseline", matter=None, **register, **kept)

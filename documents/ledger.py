@@ -138,6 +138,29 @@ def ledger_append(
 
     Its position (``seq``) is given by the sequencer after commit, within seconds.
     """
+    entry = ledger_leaf(
+        kind=kind, obj=obj, object_type=object_type, object_id=object_id, matter=matter, payload=payload
+    )
+    if _batch.depth:
+        _batch.entries.append(entry)  # a step's leaves go in with one INSERT at its end (``batched``)
+    else:
+        entry.save(force_insert=True)
+    _sequence_after_commit()
+    return entry
+
+
+def ledger_append_many(entries: list[LedgerEntry]) -> None:
+    """Write many leaves built by ``ledger_leaf`` in one insert (a bulk import), like ``ledger_append`` each."""
+    if entries:
+        batch_flush()  # leaves a surrounding batch holds go first, in the order they were written
+        LedgerEntry.objects.bulk_create(entries, batch_size=1000)
+        _sequence_after_commit()
+
+
+def ledger_leaf(
+    *, kind: str, obj=None, object_type: str = "", object_id: str = "", matter=None, payload: dict
+) -> LedgerEntry:
+    """One leaf, hashed and ready to insert, not yet saved."""
     if kind not in LedgerKind.values:
         raise ValueError(f"unknown ledger kind {kind!r}")
     if obj is not None:
@@ -159,11 +182,6 @@ def ledger_append(
         recorded_at=timezone.now(),
     )
     entry.leaf_hash, entry.leaf_sm3 = leaf_hashes_of(entry)
-    if _batch.depth:
-        _batch.entries.append(entry)
-    else:
-        entry.save(force_insert=True)
-    _sequence_after_commit()
     return entry
 
 

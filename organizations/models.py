@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .amounts import band_range_label
+from .credit_code import validate_credit_code
 from .law import Share, band_law_errors, meeting_rule_law_errors
 
 
@@ -69,10 +70,19 @@ class Organization(models.Model):
     )
     # Materialised path ("/1/4/9/"): "everything below" is one indexed prefix match.
     path = models.CharField(max_length=255, db_index=True, editable=False, default="")
+    # Where the organisation has one (GB 32100); the importer matches organisations by it.
+    credit_code = models.CharField(
+        _("unified social credit code"), max_length=18, blank=True, default="", validators=[validate_credit_code]
+    )
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["path"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["credit_code"], condition=~models.Q(credit_code=""), name="unique_organization_credit_code"
+            )
+        ]
         verbose_name = _("organisation")
         verbose_name_plural = _("organisations")
 

@@ -37,6 +37,11 @@ def schedule_periodic_work(sender, **kwargs):
         name="render certificates whose job was lost",
     )
     sender.add_periodic_task(
+        settings.JOB_REQUEUE_SECONDS,
+        sender.signature("imports.resume_imports"),
+        name="resume imports whose job was lost",
+    )
+    sender.add_periodic_task(
         3600,
         sender.signature("project.celery.purge_handled_messages"),
         name="purge handled messages from the SQLite broker",

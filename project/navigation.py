@@ -14,6 +14,7 @@ from documents.review import FLAG_READER_ROLES, LOG_READER_ROLES
 from flows.delegation import DELEGABLE_ROLES
 from flows.models import Step
 from flows.services import HOLDER_ROLES, STEP_ROLES
+from imports.services import IMPORT_ROLES
 from organizations.jurisdiction import READ_ONLY_ROLES, user_posts
 from organizations.models import ADMINISTRATOR_ROLES, Role
 from oversight.views import OVERSIGHT_ROLES
@@ -76,6 +77,7 @@ ENTRIES = [
     Entry("oversight", _("Ledger"), "documents:ledger", READ_ONLY_ROLES),
     Entry("oversight", _("Verify a document"), "documents:verify", EVERYONE),
     Entry("admin", _("Rule tables"), "rulebook:index", RULE_READER_ROLES, "nav-rules"),
+    Entry("admin", _("Import from Excel"), "imports:home", IMPORT_ROLES, "nav-imports"),
     Entry("admin", _("Accounts and posts"), "administration:accounts", frozenset({Role.SYSTEM_ADMIN})),
     Entry("admin", _("Organisations"), "administration:organizations", frozenset({Role.SYSTEM_ADMIN})),
     Entry("admin", _("Security policy"), "administration:policy", frozenset({Role.SECURITY_ADMIN})),

@@ -16,6 +16,7 @@ urlpatterns = [
     path("administration/", include("administration.urls")),
     path("statistics/", include("oversight.urls")),
     path("rules/", include("rulebook.urls")),
+    path("imports/", include("imports.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

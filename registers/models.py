@@ -470,6 +470,26 @@ class ShareCertificate(models.Model):
         return reverse("registers:certificate_pdf", args=[self.pk])
 
 
+class ShareSetup(models.Model):
+    """How many shares of a kind the collective set up (股权设置): the allocations to members never exceed it."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.PROTECT, related_name="share_setups"
+    )
+    kind = models.CharField(_("share kind"), max_length=20, choices=ShareKind.choices)
+    total = models.PositiveIntegerField(_("total shares"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["organization", "kind"]
+        constraints = [models.UniqueConstraint(fields=["organization", "kind"], name="unique_share_setup")]
+        verbose_name = _("share set-up")
+        verbose_name_plural = _("share set-ups")
+
+    def __str__(self):
+        return f"{self.organization} {self.get_kind_display()} {self.total}"
+
+
 class WarningRule(models.TextChoices):
     """The supervision rules (监督预警) that watch the registers and matters."""
 

@@ -85,7 +85,7 @@ SELF_SERVICE_URL_NAMES = frozenset(
     }
 )
 # Namespaces whose pages are business data of the tree: outsiders must not read them.
-BUSINESS_NAMESPACES = frozenset({"flows", "registers", "documents"})
+BUSINESS_NAMESPACES = frozenset({"flows", "registers", "documents", "imports"})
 METHODS = ("get", "post")
 REFUSED = frozenset({403, 404, 405})
 # Parameters named for what they hold, whatever the URL.
@@ -284,7 +284,7 @@ def resolve(url: SweptURL, victims: dict) -> tuple[str, bool]:
 # --- what must hold ------------------------------------------------------------------------------
 
 
-BUSINESS_APPS = ("flows", "registers", "documents", "organizations")
+BUSINESS_APPS = ("flows", "registers", "documents", "organizations", "imports")
 # Rows written by reading or refusing, not business: they may grow on any request.
 LOG_MODELS = frozenset({"documents.AccessLog", "flows.Notification", "documents.LedgerEntry"})
 

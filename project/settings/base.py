@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "flows",
     "administration",
     "oversight",
+    "imports",
     "demo",
 ]
 

@@ -11,11 +11,13 @@ and persona. A page that fails with a server error is reported too.
 import html
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.test import Client
 from django.urls import NoReverseMatch, reverse
@@ -39,6 +41,7 @@ from flows.models import (
     Objection,
 )
 from flows.services import active_task
+from imports.services import import_check, import_upload
 from organizations.models import Organization, Post, Role
 from oversight.figures import figures_rebuild
 from registers.models import Asset, Contract, EarlyWarning, FundAccount, Member, Resource, ShareCertificate
@@ -46,6 +49,8 @@ from registers.warnings import warnings_scan
 from tests.urlwalk import Route, all_routes
 
 pytestmark = pytest.mark.django_db
+
+SAMPLES = Path(__file__).resolve().parents[2] / "docs" / "samples"
 
 # Who walks: one demo user of each role, the maintenance superuser and a visitor who is not logged in.
 PERSONAS = [
@@ -172,6 +177,8 @@ class Walk:
     village: Organization
     county: Organization
     township: Organization
+    # Import jobs of the sample workbooks (docs/samples): one with problems, one ready to confirm.
+    imports: list
 
 
 def build_walk() -> Walk:
@@ -201,6 +208,17 @@ def build_walk() -> Walk:
     document = rendering.approval_form_request(matter=in_progress, requested_by=users["leader_dh"])
     objection = Objection.objects.order_by("pk").first()
     figures_rebuild()
+    imports = [
+        import_check(
+            job=import_upload(
+                user=users["county_admin"],
+                scope=Organization.objects.get(code=COUNTY_CODE),
+                kind="county",
+                uploaded=SimpleUploadedFile(name, (SAMPLES / name).read_bytes()),
+            )
+        )
+        for name in ("import-new-township-broken.xlsx", "import-new-township.xlsx")
+    ]
     return Walk(
         matter=in_progress,
         archived=archived,
@@ -217,6 +235,7 @@ def build_walk() -> Walk:
         village=Organization.objects.get(code="DH01"),
         county=Organization.objects.get(code=COUNTY_CODE),
         township=Organization.objects.get(code="DH"),
+        imports=imports,
     )
 
 
@@ -276,6 +295,11 @@ def samples(walk: Walk) -> dict[str, list[dict]]:
         "rulebook:place": [{"pk": walk.county.pk}, {"pk": walk.county.parent_id}],
         "rulebook:edit": [{"pk": walk.county.pk}],
         "rulebook:version": [{"pk": walk.county.pk, "number": 1}],
+        "imports:template": [{"kind": "county"}, {"kind": "members"}],
+        "imports:job_detail": [{"pk": job.pk} for job in walk.imports],
+        "imports:job_status": [{"pk": walk.imports[0].pk}],
+        "imports:job_confirm": [{"pk": walk.imports[1].pk}],
+        "imports:job_report": [{"pk": walk.imports[0].pk}],
     }
 
 

@@ -1,0 +1,183 @@
+"""The import pages: templates to download, the upload, the dry-run report, the confirmation, the baselines.
+
+Only county administrators (IMPORT_ROLES) open them, and a job or a collective outside the organisation
+of their post is a 404 (organizations/jurisdiction.py).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Q
+from django.http import FileResponse, Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from organizations.jurisdiction import get_for_user, require_act
+from organizations.models import Organization, OrganizationKind
+from project.jobs import enqueue
+from registers.exports import XLSX_CONTENT_TYPE
+
+from . import services, tasks
+from .forms import UploadForm
+from .importers import IMPORTERS
+from .models import ImportJob, ImportKind, Register, RegisterBaseline
+from .workbooks import error_report, template_workbook
+
+ERRORS_PER_PAGE = 200
+
+
+def _scopes(request) -> list[Organization]:
+    scopes = services.import_scopes(request.user)
+    if not scopes:
+        raise PermissionDenied
+    return scopes
+
+
+def _under(scopes, lookup: str) -> Q:
+    condition = Q(pk__in=[])
+    for scope in scopes:
+        condition |= Q(**{lookup: scope.path})
+    return condition
+
+
+def _jobs_of(scopes):
+    return ImportJob.objects.filter(_under(scopes, "scope__path__startswith")).select_related("scope", "created_by")
+
+
+def _job(request, pk: int) -> ImportJob:
+    _scopes(request)
+    job = get_for_user(
+        request.user, ImportJob.objects.select_related("scope", "created_by", "applied_by"), pk, field="scope"
+    )
+    require_act(request.user, job.scope, services.IMPORT_ROLES)
+    return job
+
+
+@login_required
+def home(request):
+    scopes = _scopes(request)
+    form = UploadForm(request.POST or None, request.FILES or None, scopes=scopes)
+    if request.method == "POST" and form.is_valid():
+        try:
+            job = services.import_upload(
+                user=request.user,
+                scope=form.cleaned_data["scope"],
+                kind=form.cleaned_data["kind"],
+                uploaded=form.cleaned_data["file"],
+            )
+        except ValidationError as error:
+            form.add_error("file" if not hasattr(error, "error_dict") else None, error)
+        else:
+            enqueue(tasks.check_import, job.pk)
+            return redirect("imports:job_detail", pk=job.pk)
+    context = {
+        "form": form,
+        "kinds": ImportKind.choices,
+        "jobs": _jobs_of(scopes)[:30],
+    }
+    return render(request, "imports/home.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+def template(request, kind: str):
+    _scopes(request)
+    importer = IMPORTERS.get(kind)
+    if importer is None:
+        raise Http404
+    content = template_workbook(importer.sheets, str(importer.title))
+    response = FileResponse(
+        iter([content]), as_attachment=True, filename=f"import-{kind}.xlsx", content_type=XLSX_CONTENT_TYPE
+    )
+    response["Content-Length"] = str(len(content))
+    return response
+
+
+@login_required
+def job_detail(request, pk: int):
+    job = _job(request, pk)
+    errors = Paginator(job.errors, ERRORS_PER_PAGE).get_page(request.GET.get("page"))
+    counts = job.summary.get("counts", {}) if job.summary else {}
+    context = {
+        "job": job,
+        "errors": errors,
+        "more_errors": max(job.error_count - len(job.errors), 0),
+        "counts": counts,
+        "changes": job.summary.get("changes", []) if job.summary else [],
+        "changed_total": sum(n.get("create", 0) + n.get("update", 0) for n in counts.values()),
+    }
+    return render(request, "imports/job.html", context)
+
+
+@login_required
+def job_status(request, pk: int):
+    job = _job(request, pk)
+    return JsonResponse(
+        {"status": job.status, "label": job.get_status_display(), "progress": job.progress, "finished": job.finished}
+    )
+
+
+@login_required
+@require_POST
+def job_confirm(request, pk: int):
+    job = _job(request, pk)
+    try:
+        services.import_confirm(job=job, user=request.user)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        enqueue(tasks.apply_import, job.pk, request.user.pk)
+    return redirect("imports:job_detail", pk=job.pk)
+
+
+@login_required
+def job_report(request, pk: int):
+    job = _job(request, pk)
+    with job.file.open("rb") as file:
+        report = error_report(file, job.errors, max(job.error_count - len(job.errors), 0))
+    return FileResponse(
+        report, as_attachment=True, filename=f"import-{job.pk}-report.xlsx", content_type=XLSX_CONTENT_TYPE
+    )
+
+
+def _collective(request, scopes) -> Organization:
+    collectives = Organization.objects.filter(_under(scopes, "path__startswith"), kind=OrganizationKind.COLLECTIVE)
+    try:
+        return collectives.get(pk=int(request.POST.get("organization", "")))
+    except (ValueError, Organization.DoesNotExist) as error:
+        raise Http404 from error
+
+
+@login_required
+def baselines(request):
+    scopes = _scopes(request)
+    if request.method == "POST":
+        organization = _collective(request, scopes)
+        try:
+            services.baseline_confirm(
+                user=request.user, organization=organization, register=request.POST.get("register", "")
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(
+                request,
+                _("The baseline is confirmed: the register now changes only through matters and correction requests."),
+            )
+        return redirect("imports:baselines")
+    collectives = Organization.objects.filter(_under(scopes, "path__startswith"), kind=OrganizationKind.COLLECTIVE)
+    collectives = collectives.order_by("path")
+    page = Paginator(collectives, 50).get_page(request.GET.get("page"))
+    confirmed = {
+        (baseline.organization_id, baseline.register): baseline
+        for baseline in RegisterBaseline.objects.filter(organization__in=list(page)).select_related("confirmed_by")
+    }
+    rows = [
+        (
+            collective,
+            [(register, label, confirmed.get((collective.pk, register))) for register, label in Register.choices],
+        )
+        for collective in page
+    ]
+    return render(request, "imports/baselines.html", {"rows": rows, "page": page, "registers": Register.choices})
