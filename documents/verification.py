@@ -307,7 +307,9 @@ def ledger_check_request(request):
     """A county administrator asks for a check of the whole log now (without the files); it runs as a job."""
     if not _may_request_check(request.user):
         raise PermissionDenied
-    if enqueue(check_ledger, False, request.user.pk):
+    if latest_checks()["running_check"] is not None:
+        messages.info(request, _("A check of the whole log is running now; its result shows here when it is done."))
+    elif enqueue(check_ledger, False, request.user.pk):
         messages.success(request, _("A check of the whole log was asked for; its result shows here when it is done."))
     else:
         messages.error(request, _("The check could not be queued now; the scheduled check runs anyway."))

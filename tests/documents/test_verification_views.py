@@ -341,6 +341,15 @@ def test_county_administrator_asks_for_a_fresh_check(client, dossier, world):
     assert "Asked for" in content
 
 
+def test_asking_for_a_check_while_one_runs_queues_no_other(client, dossier, world):
+    LedgerCheck.objects.create(trigger=LedgerCheck.Trigger.SCHEDULE, check_files=False, started_at=timezone.now())
+    client.force_login(world.county_admin)
+    with mock.patch.object(check_ledger, "apply_async") as sent:
+        response = client.post(reverse("documents:ledger_check_request"), follow=True)
+    sent.assert_not_called()
+    assert "A check of the whole log is running now" in response.content.decode()
+
+
 def test_asking_for_a_check_when_the_broker_is_down_says_so(client, dossier, world):
     client.force_login(world.county_admin)
     with mock.patch.object(check_ledger, "apply_async", side_effect=OSError("broker down")):
