@@ -261,7 +261,7 @@ def test_ledger_page_names_the_first_bad_entry(client, dossier, world):
     assert f"First bad entry: #{entry.seq}" in content
     warning = EarlyWarning.objects.get(rule=WarningRule.LEDGER_CHECK_FAILED)
     assert (warning.level, warning.organization) == (WarningLevel.RED, world.county)
-    assert f"#{entry.seq}" in warning.title
+    assert str(entry.seq) in warning.title
     assert warning.url == reverse("documents:ledger")
 
 
