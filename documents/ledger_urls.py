@@ -14,6 +14,7 @@ urlpatterns = [
     path("certificates/<int:pk>/package.zip", verification.certificate_package, name="certificate_package"),
     path("matters/<int:matter_pk>/archive-package.zip", verification.archive_package_download, name="archive_package"),
     path("ledger/", verification.ledger, name="ledger"),
+    path("ledger/check/", verification.ledger_check_request, name="ledger_check_request"),
     path("ledger/checkpoint/", verification.checkpoint, name="ledger_checkpoint"),
     path("ledger/consistency/", verification.consistency, name="ledger_consistency"),
     path("ledger/witness/cosign/", verification.witness_cosign, name="witness_cosign"),

@@ -225,6 +225,47 @@ class ArchiveCheck(models.Model):
         return f"{self.matter} {self.checked_at:%Y-%m-%d}"
 
 
+class LedgerCheck(models.Model):
+    """One run of the whole-log verification (documents/ledger_checks.py), stored for the ledger page.
+
+    Not in the log itself: it is derived from the log, can be recomputed at any time, and no decision
+    rests on it (a failure raises an early warning, which is what people act on)."""
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", _("Scheduled")
+        REQUEST = "request", _("Asked for")
+        COMMAND = "command", _("manage.py verify_ledger")
+
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # Whether the stored files were re-read and their fingerprints compared (the nightly check).
+    check_files = models.BooleanField()
+    started_at = models.DateTimeField()
+    # Empty while it runs, and for ever when its worker died: the page shows the latest finished one.
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)
+    checked = models.PositiveBigIntegerField(default=0)
+    records = models.PositiveBigIntegerField(default=0)
+    first_bad_seq = models.PositiveBigIntegerField(null=True, blank=True)
+    bad_model = models.CharField(max_length=100, blank=True)
+    bad_pk = models.BigIntegerField(null=True, blank=True)
+    reason = models.TextField(blank=True)
+    # The latest signed tree head when the check began: the check covered at least that much of the log.
+    head_size = models.PositiveBigIntegerField(null=True, blank=True)
+    head_root = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["check_files", "-finished_at"], name="ledgercheck_latest")]
+        verbose_name = _("ledger check")
+        verbose_name_plural = _("ledger checks")
+
+    def __str__(self):
+        return f"{self.started_at:%Y-%m-%d %H:%M} {self.ok}"
+
+
 class Checkpoint(models.Model):
     """A Merkle root over chain entries 1..last_seq, from before signed tree heads; still verified."""
 

@@ -1,4 +1,5 @@
-"""Background work of the archive: rendering dossiers, minutes and printable notices as PDF.
+"""Background work of the archive: rendering dossiers, minutes and printable notices as PDF; the stored
+check of the whole log (documents/ledger_checks.py).
 
 Each job is safe to lose (project/jobs.py): a worker claims the document before rendering it and keeps a
 heartbeat while it does (documents/render_lease.py); beat's sweep queues again whatever is still pending
@@ -6,13 +7,15 @@ or rendering with no live worker, whichever broker lost the message.
 """
 
 from celery import shared_task
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from project.jobs import enqueue
 
 from . import rendering
 from .archive import archive_check_run
-from .models import RenderedDocument
+from .ledger_checks import ledger_check_run
+from .models import LedgerCheck, RenderedDocument
 from .render_lease import render_heartbeat, stale_documents
 
 # One sweep queues at most this many documents; the next sweep takes the rest.
@@ -58,3 +61,16 @@ def render_stale_documents() -> int:
         if enqueue(render_document, document_id):
             queued += 1
     return queued
+
+
+@shared_task
+def check_ledger(check_files: bool = False, requested_by_id: int | None = None) -> int | None:
+    """Verify the whole log and store the result; the check's id, or None when another check was running.
+    No retry: the next scheduled run checks again."""
+    requested_by = get_user_model().objects.filter(pk=requested_by_id).first() if requested_by_id else None
+    check = ledger_check_run(
+        check_files=check_files,
+        trigger=LedgerCheck.Trigger.REQUEST if requested_by_id else LedgerCheck.Trigger.SCHEDULE,
+        requested_by=requested_by,
+    )
+    return check.pk if check else None

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django import forms
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseBadRequest, JsonResponse
@@ -20,6 +21,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from flows.models import Matter
 from organizations.jurisdiction import READ_ONLY_ROLES, can_see, get_for_user, user_posts, visible
+from organizations.models import Role
+from project.jobs import enqueue
 from protection.guards import request_size_limit
 from registers.models import ShareCertificate
 
@@ -27,12 +30,14 @@ from . import rendering
 from .archive import NotArchived, archive_package
 from .coverage import REGISTRY
 from .ledger import sha256_of_chunks
-from .ledger_verify import latest_leaf, ledger_verify, ledger_verify_digest, ledger_verify_matter, prove
+from .ledger_checks import check_interval, latest_checks
+from .ledger_verify import latest_leaf, ledger_verify_digest, ledger_verify_matter, prove
 from .models import AccessAction, Evidence, LedgerEntry, RenderedDocument, RenderStatus, TreeHead
 from .packages import VERIFIER_PATH, NotProvable, build_package, checkpoint_with_cosignatures, proof_only
 from .sequencer import consistency_proof, latest_head
 from .services import access_log_record
 from .signing import log_public_keys
+from .tasks import check_ledger
 from .witness import WitnessRejected, cosignature_accept, fork_report_accept
 
 # A dossier with all its scans can be far larger than one evidence file.
@@ -254,12 +259,17 @@ def _may_read_ledger(user) -> bool:
     return any(post.role in READ_ONLY_ROLES for post in user_posts(user))
 
 
+def _may_request_check(user) -> bool:
+    """Checking the whole log is work: the county administrator may ask for one; an inspector only reads."""
+    return any(post.role == Role.COUNTY_ADMIN for post in user_posts(user))
+
+
 @login_required
 def ledger(request):
-    """County administrators and discipline inspectors: the whole log verified, its signed heads, one matter."""
+    """County administrators and discipline inspectors: the latest stored check of the whole log (the check
+    itself runs on a schedule, documents/ledger_checks.py), its signed heads, and one matter checked live."""
     if not _may_read_ledger(request.user):
         raise PermissionDenied
-    result = ledger_verify(check_files=False)
     matter_query = request.GET.get("matter", "").strip()
     matter_result = None
     matter = None
@@ -275,7 +285,10 @@ def ledger(request):
         request,
         "documents/ledger.html",
         {
-            "result": result,
+            **latest_checks(),
+            "check_minutes": check_interval(False).seconds // 60,
+            "file_check_hour": settings.LEDGER_FILE_CHECK_HOUR,
+            "may_request_check": _may_request_check(request.user),
             "entry_count": LedgerEntry.objects.count(),
             "head": heads[0] if heads else None,
             "heads": heads,
@@ -286,6 +299,21 @@ def ledger(request):
             "matter_result": matter_result,
         },
     )
+
+
+@login_required
+@require_POST
+def ledger_check_request(request):
+    """A county administrator asks for a check of the whole log now (without the files); it runs as a job."""
+    if not _may_request_check(request.user):
+        raise PermissionDenied
+    if latest_checks()["running_check"] is not None:
+        messages.info(request, _("A check of the whole log is running now; its result shows here when it is done."))
+    elif enqueue(check_ledger, False, request.user.pk):
+        messages.success(request, _("A check of the whole log was asked for; its result shows here when it is done."))
+    else:
+        messages.error(request, _("The check could not be queued now; the scheduled check runs anyway."))
+    return redirect("documents:ledger")
 
 
 # --- what witnesses call -------------------------------------------------------------------------

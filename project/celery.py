@@ -4,6 +4,7 @@ import datetime
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.dev")
 
@@ -25,6 +26,16 @@ def schedule_periodic_work(sender, **kwargs):
         settings.LEDGER_SEQUENCER_SECONDS,
         sender.signature("documents.ledger_tasks.sequence_ledger"),
         name="ledger sequencer",
+    )
+    sender.add_periodic_task(
+        settings.LEDGER_CHECK_SECONDS,
+        sender.signature("documents.tasks.check_ledger", kwargs={"check_files": False}),
+        name="ledger check without the files",
+    )
+    sender.add_periodic_task(
+        crontab(hour=settings.LEDGER_FILE_CHECK_HOUR, minute=15),
+        sender.signature("documents.tasks.check_ledger", kwargs={"check_files": True}),
+        name="ledger check with the files",
     )
     sender.add_periodic_task(
         settings.JOB_SWEEP_SECONDS,

@@ -504,6 +504,8 @@ class WarningRule(models.TextChoices):
     OBJECTION_SURGE = "objection_surge", _("Many objections to one notice in a short time")
     # Raised by documents/witness.py when a witness holds two signed tree heads that cannot both be true.
     LEDGER_FORK = "ledger_fork", _("Tamper-evident log forked (账本分叉)")
+    # Raised by documents/ledger_checks.py when the scheduled (or asked-for) whole-log check fails.
+    LEDGER_CHECK_FAILED = "ledger_check_failed", _("Tamper-evident log failed its check (账本校验失败)")
     EVIDENCE_REUSED = "evidence_reused", _("The same file attached to different matters")
     TERM_OVER_LIMIT = "term_over_limit", _("Lease or contract term over 20 years (民法典 art. 705)")
     APPROVED_WITHOUT_EVIDENCE = "approved_without_evidence", _("Township approval with no application file")

@@ -123,6 +123,10 @@ RULE_EXPLANATIONS = {
     WarningRule.LEDGER_FORK: gettext_lazy(
         "A witness holds two signed heads of the tamper-evident log that cannot both be true."
     ),
+    WarningRule.LEDGER_CHECK_FAILED: gettext_lazy(
+        "The whole-log check (every 15 minutes, nightly with the stored files) found an entry or a record that no "
+        "longer matches the tamper-evident log."
+    ),
     WarningRule.EVIDENCE_REUSED: gettext_lazy(
         "The same file (same SHA-256 fingerprint) attached as evidence to different matters, such as a quotation or "
         "receipt used twice; the minutes scan of one meeting shared by the matters it decided does not count."
@@ -1116,8 +1120,9 @@ def contract_check(contract_id: int, today: datetime.date | None = None) -> list
 
 # --- 11. many objections to one notice in a short time -------------------------------------------
 # Raised as the objections arrive (registers/signals.py), not by the sweep: a flood is news now.
-# A fork of the tamper-evident log is raised by a witness (documents/witness.py), not by the sweep either.
-EVENT_RULES = frozenset({WarningRule.OBJECTION_SURGE, WarningRule.LEDGER_FORK})
+# A fork of the tamper-evident log is raised by a witness (documents/witness.py), not by the sweep either,
+# and a failed check of the log by that check (documents/ledger_checks.py).
+EVENT_RULES = frozenset({WarningRule.OBJECTION_SURGE, WarningRule.LEDGER_FORK, WarningRule.LEDGER_CHECK_FAILED})
 
 
 def objection_surge_check(*, notice: Notice) -> EarlyWarning | None:

@@ -182,6 +182,13 @@ LEDGER_CHECK_VALUES_IN_HAND = False
 # An RFC 3161 time-stamping authority for the signed tree heads (optional) and its certificate (PEM).
 LEDGER_TSA_URL = env_str("LEDGER_TSA_URL", "")
 LEDGER_TSA_CERTIFICATE_FILE = env_str("LEDGER_TSA_CERTIFICATE_FILE", "")
+# The whole-log check (documents/ledger_checks.py): how often beat runs it without re-reading the files
+# (seconds), and at which hour of the night with them (daily); a result is stale after two periods and
+# the grace (what a run may take).
+LEDGER_CHECK_SECONDS = env_int("LEDGER_CHECK_SECONDS", 15 * 60)
+LEDGER_FILE_CHECK_SECONDS = 24 * 3600
+LEDGER_FILE_CHECK_HOUR = env_int("LEDGER_FILE_CHECK_HOUR", 2)
+LEDGER_CHECK_GRACE_SECONDS = env_int("LEDGER_CHECK_GRACE_SECONDS", 600)
 # How often beat looks for tasks waiting past their rule's reminder or escalation days (seconds).
 REMINDER_SWEEP_SECONDS = env_int("REMINDER_SWEEP_SECONDS", 300)
 # How often beat runs the early-warning rules over the registers and matters (seconds).

@@ -1,16 +1,24 @@
 """The public verification page (by code, by uploaded PDF) and the county's ledger page."""
 
+import datetime
 import hashlib
+from unittest import mock
 
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from documents.digests import sm3_hex
-from documents.models import LedgerEntry, LedgerKind, RenderedDocument, TreeHead, TreeNode
+from documents.ledger import ledger_append
+from documents.models import LedgerCheck, LedgerEntry, LedgerKind, RenderedDocument, TreeHead, TreeNode
 from documents.sequencer import sequence_pending
+from documents.tasks import check_ledger
 from flows.models import Matter, Step, StepRecord
+from registers.models import EarlyWarning, WarningLevel, WarningRule
 from tests.drive import act, apply_purchase
 
 pytestmark = pytest.mark.django_db
@@ -230,6 +238,7 @@ def test_ledger_page_is_forbidden_to_village_and_township_posts(client, world, p
 
 @pytest.mark.parametrize("persona", ["inspector", "inspector_b", "county_admin"])
 def test_ledger_page_shows_the_log_verified_with_its_signed_heads(client, dossier, world, persona):
+    check_ledger()
     client.force_login(getattr(world, persona))
     response = client.get(reverse("documents:ledger"))
     assert response.status_code == 200
@@ -245,10 +254,143 @@ def test_ledger_page_shows_the_log_verified_with_its_signed_heads(client, dossie
 def test_ledger_page_names_the_first_bad_entry(client, dossier, world):
     entry = first_decision(dossier.matter)
     LedgerEntry.objects.filter(pk=entry.pk).update(leaf_hash="e" * 64)
+    check_ledger()
     client.force_login(world.county_admin)
     content = client.get(reverse("documents:ledger")).content.decode()
     assert 'id="ledger-result" data-ok="no"' in content
     assert f"First bad entry: #{entry.seq}" in content
+    warning = EarlyWarning.objects.get(rule=WarningRule.LEDGER_CHECK_FAILED)
+    assert (warning.level, warning.organization) == (WarningLevel.RED, world.county)
+    assert str(entry.seq) in warning.title
+    assert warning.url == reverse("documents:ledger")
+
+
+def test_ledger_page_does_not_verify_the_whole_log_itself(client, dossier, world):
+    client.force_login(world.county_admin)
+    with mock.patch("documents.ledger_checks.ledger_verify") as whole:
+        content = client.get(reverse("documents:ledger")).content.decode()
+    whole.assert_not_called()
+    assert 'id="ledger-result" data-ok="none"' in content
+    assert "No check of the whole log has run yet. It runs every 15 minutes" in content
+    assert "The stored files have not been re-read yet" in content
+    assert not LedgerCheck.objects.exists()
+
+
+def test_ledger_page_says_when_the_check_ran_and_what_it_covered(client, dossier, world):
+    check = LedgerCheck.objects.get(pk=check_ledger())
+    client.force_login(world.inspector)
+    content = client.get(reverse("documents:ledger")).content.decode()
+    assert 'id="ledger-result" data-ok="yes" data-stale="no"' in content
+    assert f"Checked at {timezone.localtime(check.finished_at):%Y-%m-%d %H:%M:%S}" in content
+    assert f"Covered the log up to the signed tree head of {check.head_size} entries" in content
+    assert check.head_size > 0 and len(check.head_root) == 64
+    assert "stored files not re-read" in content
+    assert "Scheduled" in content
+    assert "Out of date" not in content
+
+    check_ledger(check_files=True)
+    content = client.get(reverse("documents:ledger")).content.decode()
+    assert "stored files re-read" in content
+    assert 'id="ledger-file-check"' not in content, "the latest check re-read the files itself"
+
+
+def test_ledger_page_shows_the_latest_file_check_beside_a_newer_one_without_files(client, dossier, world):
+    check_ledger(check_files=True)
+    check_ledger()
+    client.force_login(world.inspector)
+    content = client.get(reverse("documents:ledger")).content.decode()
+    assert "stored files not re-read" in content
+    assert "Stored files last re-read:" in content
+
+
+def test_ledger_page_marks_a_result_older_than_its_schedule_as_stale(client, dossier, world, settings):
+    check = LedgerCheck.objects.get(pk=check_ledger())
+    allowed = 2 * settings.LEDGER_CHECK_SECONDS + settings.LEDGER_CHECK_GRACE_SECONDS
+    check.finished_at -= datetime.timedelta(seconds=allowed - 60)
+    check.save()
+    client.force_login(world.inspector)
+    assert 'data-stale="no"' in client.get(reverse("documents:ledger")).content.decode()
+    check.finished_at -= datetime.timedelta(seconds=120)
+    check.save()
+    content = client.get(reverse("documents:ledger")).content.decode()
+    assert 'id="ledger-result" data-ok="yes" data-stale="yes"' in content
+    assert "Out of date" in content
+    assert "the scheduled check is not running" in content
+
+
+def test_ledger_page_shows_a_check_that_is_running(client, dossier, world):
+    LedgerCheck.objects.create(trigger=LedgerCheck.Trigger.SCHEDULE, check_files=False, started_at=timezone.now())
+    client.force_login(world.inspector)
+    content = client.get(reverse("documents:ledger")).content.decode()
+    assert 'id="ledger-check-running"' in content
+    assert 'data-ok="none"' in content, "an unfinished check has no result"
+
+
+def test_county_administrator_asks_for_a_fresh_check(client, dossier, world):
+    client.force_login(world.county_admin)
+    assert 'id="ledger-check-request"' in client.get(reverse("documents:ledger")).content.decode()
+    with mock.patch.object(check_ledger, "apply_async") as sent:
+        response = client.post(reverse("documents:ledger_check_request"), follow=True)
+    sent.assert_called_once_with((False, world.county_admin.pk))
+    assert response.redirect_chain[-1][0] == reverse("documents:ledger")
+    assert "A check of the whole log was asked for" in response.content.decode()
+    # The job the worker then runs records who asked.
+    check = LedgerCheck.objects.get(pk=check_ledger(False, world.county_admin.pk))
+    assert (check.trigger, check.requested_by, check.ok) == (LedgerCheck.Trigger.REQUEST, world.county_admin, True)
+    content = client.get(reverse("documents:ledger")).content.decode()
+    assert "Asked for" in content
+
+
+def test_asking_for_a_check_while_one_runs_queues_no_other(client, dossier, world):
+    LedgerCheck.objects.create(trigger=LedgerCheck.Trigger.SCHEDULE, check_files=False, started_at=timezone.now())
+    client.force_login(world.county_admin)
+    with mock.patch.object(check_ledger, "apply_async") as sent:
+        response = client.post(reverse("documents:ledger_check_request"), follow=True)
+    sent.assert_not_called()
+    assert "A check of the whole log is running now" in response.content.decode()
+
+
+def test_asking_for_a_check_when_the_broker_is_down_says_so(client, dossier, world):
+    client.force_login(world.county_admin)
+    with mock.patch.object(check_ledger, "apply_async", side_effect=OSError("broker down")):
+        response = client.post(reverse("documents:ledger_check_request"), follow=True)
+    assert response.status_code == 200
+    assert "The check could not be queued now" in response.content.decode()
+    assert not LedgerCheck.objects.exists()
+
+
+@pytest.mark.parametrize("persona", ["inspector", "inspector_b", "secretary_a1", "officer_a", "leader_a"])
+def test_only_the_county_administrator_may_ask_for_a_check(client, dossier, world, persona):
+    client.force_login(getattr(world, persona))
+    with mock.patch.object(check_ledger, "apply_async") as sent:
+        assert client.post(reverse("documents:ledger_check_request")).status_code == 403
+    sent.assert_not_called()
+    if persona.startswith("inspector"):
+        assert 'id="ledger-check-request"' not in client.get(reverse("documents:ledger")).content.decode()
+
+
+def test_asking_for_a_check_is_a_post(client, world):
+    client.force_login(world.county_admin)
+    assert client.get(reverse("documents:ledger_check_request")).status_code == 405
+    client.logout()
+    assert client.post(reverse("documents:ledger_check_request")).status_code == 302
+
+
+def test_the_ledger_page_reads_a_fixed_number_of_rows_whatever_the_size_of_the_log(client, dossier, world):
+    client.force_login(world.county_admin)
+
+    def queries() -> int:
+        check_ledger(check_files=True)
+        check_ledger()
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(reverse("documents:ledger")).status_code == 200
+        return len(captured.captured_queries)
+
+    small = queries()
+    for number in range(300):
+        ledger_append(kind=LedgerKind.DECISION, object_type="Test", object_id=f"t{number}", payload={"n": number})
+    sequence_pending()
+    assert queries() == small
 
 
 def test_ledger_page_verifies_one_matter_by_archive_number(client, dossier, world):
@@ -269,11 +411,6 @@ def test_ledger_page_checks_only_matters_in_the_inspectors_jurisdiction(client, 
 
 
 def test_the_public_proof_page_reads_a_fixed_number_of_rows_whatever_the_size_of_the_log(client, dossier):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    from documents.ledger import ledger_append
-
     def queries() -> int:
         with CaptureQueriesContext(connection) as captured:
             assert client.get(reverse("documents:verify_code", args=[CODE])).status_code == 200

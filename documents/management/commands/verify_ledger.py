@@ -5,14 +5,16 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from documents.ledger import sha256_of_chunks
-from documents.ledger_verify import ledger_verify, ledger_verify_digest, ledger_verify_matter
+from documents.ledger_checks import ledger_check_run
+from documents.ledger_verify import ledger_verify_digest, ledger_verify_matter
+from documents.models import LedgerCheck
 from flows.models import Matter
 
 
 class Command(BaseCommand):
     help = (
-        "Verify the ledger's leaves, Merkle tree, signed tree heads and every record it covers; exits non-zero "
-        "and names the first entry or record that no longer matches."
+        "Verify the ledger's leaves, Merkle tree, signed tree heads and every record it covers (the result is "
+        "stored for the ledger page); exits non-zero and names the first entry or record that no longer matches."
     )
 
     def add_arguments(self, parser):
@@ -36,10 +38,13 @@ class Command(BaseCommand):
                 raise CommandError(f"Cannot read {path}: {error.strerror}") from error
             result = ledger_verify_digest(digest=digest)
         else:
-            result = ledger_verify(check_files=not no_files)
+            # Stored like the scheduled checks: the ledger page shows it.
+            result = ledger_check_run(check_files=not no_files, trigger=LedgerCheck.Trigger.COMMAND)
+            if result is None:
+                raise CommandError("Another check of the whole log is running; try again when it is done.")
         if not result.ok:
             raise CommandError(f"FAILED: {result.reason}")
         self.stdout.write(self.style.SUCCESS(f"OK: {result.reason}"))
-        if result.entry is not None and pdf is not None:
+        if pdf is not None and result.entry is not None:
             what = result.matter.archive_number or result.matter.title if result.matter else ""
             self.stdout.write(f"Entry #{result.entry.seq} {result.entry.kind} {what}".rstrip())
