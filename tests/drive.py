@@ -72,13 +72,14 @@ def hold_meeting(world, matter: Matter, *, passed=True, attended=None, user=None
     """The supervisor records the meeting the matter waits for, with a quorum unless told otherwise."""
     matter = refresh(matter)
     body = MEETING_BODY_OF_STEP.get(matter.next_step, matter.member_body)
-    post_meeting_notice(world.supervisor_a1, matter, body)
+    user = user or world.supervisor_a1
+    post_meeting_notice(user, matter, body)
     roster = services.meeting_roster(organization=matter.organization, body=body, on_date=timezone.localdate())
     count = len(roster) if attended is None else attended
     present = roster[:count]
     votes_for = count if passed else 0
     return services.meeting_record(
-        user=user or world.supervisor_a1,
+        user=user,
         organization=matter.organization,
         body=body,
         held_on=timezone.localdate(),

@@ -26,17 +26,19 @@ AMOUNT = Decimal("60000.00")  # a band that needs every step of the spine
 # Steps a person takes on a task (the spine's flow.View nodes): the budget of 25.
 HUMAN_STEP_BUDGET = 25
 # The other steps do more by nature (a meeting's attendance and vote, a notice posted, the register effect,
-# the archive and its dossier job): held where they are now, so that they cannot grow unnoticed.
+# the archive and its dossier job): held where they are now, so that they cannot grow unnoticed. A meeting
+# also writes each attendee's way (one INSERT each for the rows, their history and their leaves, whatever the
+# roster's size) and looks up its notice; implementation consumes what the application reserved.
 BUDGETS = {
     Step.APPLY: 38,
     Step.PROPOSE: HUMAN_STEP_BUDGET,
-    Step.DELIBERATE: 26,
-    Step.REVIEW_BY_PARTY_MEMBERS: 26,
-    Step.RESOLVE_BY_MEMBERS: 33,
+    Step.DELIBERATE: 32,
+    Step.REVIEW_BY_PARTY_MEMBERS: 32,
+    Step.RESOLVE_BY_MEMBERS: 39,
     Step.PUBLISH_RESOLUTION: HUMAN_STEP_BUDGET,
     Step.CHECK_BY_TOWNSHIP: HUMAN_STEP_BUDGET,
     Step.APPROVE_BY_TOWNSHIP: HUMAN_STEP_BUDGET,
-    Step.IMPLEMENT: 39,
+    Step.IMPLEMENT: 42,
     Step.PUBLISH_RESULT: 39,
 }
 

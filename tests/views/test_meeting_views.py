@@ -9,7 +9,7 @@ from django.utils import timezone
 from flows import services
 from flows.models import Meeting, MeetingDecision, Step
 from organizations.models import MeetingBody
-from tests.drive import hold_meeting, refresh
+from tests.drive import hold_meeting, post_meeting_notice, refresh
 
 pytestmark = pytest.mark.django_db
 
@@ -172,6 +172,7 @@ def test_members_assembly_with_a_majority_under_two_thirds_of_all_members_fails_
         organization=world.collective_a1, body=MeetingBody.MEMBER_ASSEMBLY, on_date=timezone.localdate()
     )
     assert len(roster) == 12
+    post_meeting_notice(world.supervisor_a1, matter, MeetingBody.MEMBER_ASSEMBLY)  # art. 27: 10 days ahead
     client.force_login(world.supervisor_a1)
     data = {
         **meeting_post(world, matter),
