@@ -21,7 +21,7 @@ def _png() -> bytes:
 
 def test_the_county_administrator_raises_a_threshold_and_a_new_matter_takes_the_new_band(demo, actor, live_server):
     page = actor.login("county_admin")
-    page.click(".nav-group[data-group=admin] .nav-heading")
+    page.click(".nav-group[data-group=oversight] .nav-heading")
     page.click("#nav-rules")
     page.wait_for_url(re.compile(r"/rules/\d+/$"))
     expect(page.locator("#in-force")).to_contain_text("第1版")
