@@ -18,12 +18,15 @@ from django.db import models
 from documents import ledger
 from documents.models import LedgerEntry
 
-# Rows that are no matter's own: the log's tree, sessions, caches and counters.
+# A matter's rows live in these apps; everything else (sessions, counters, summary tables) is not its own.
+CAPTURED_APPS = {"flows", "documents", "registers", "viewflow"}
+# …and of those, the log's tree and its signed heads are the sequencer's, not a matter's.
 SKIPPED_TABLES = {
     "documents_treenode",
-    "django_session",
-    "django_admin_log",
-    "protection_ratecounter",
+    "documents_treehead",
+    "documents_witness",
+    "documents_witnesscosignature",
+    "documents_checkpoint",
 }
 
 
@@ -31,7 +34,10 @@ def _models() -> list[type[models.Model]]:
     return [
         model
         for model in apps.get_models(include_auto_created=True)
-        if model._meta.managed and not model._meta.proxy and model._meta.db_table not in SKIPPED_TABLES
+        if model._meta.managed
+        and not model._meta.proxy
+        and model._meta.app_label in CAPTURED_APPS
+        and model._meta.db_table not in SKIPPED_TABLES
     ]
 
 

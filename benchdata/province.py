@@ -61,6 +61,7 @@ class Province:
     template_matters: list[Matter] = field(default_factory=list)
     written: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    copy_seconds: float = 0.0  # of which the bulk copies
 
     def holder(self, organization: Organization, role: str):
         return get_user_model().objects.get(pk=self.holders[(organization.pk, role)])
@@ -209,6 +210,7 @@ def generate(size: str | Size = "small", *, matters: int | None = None, chunk: i
         for model, number in counts.items():
             written[model._meta.db_table] = written.get(model._meta.db_table, 0) + number
 
+    copying = time.monotonic()
     members = Cloner(member_rows)
     for start in range(0, len(targets), chunk * 5):
         with transaction.atomic():
@@ -228,5 +230,6 @@ def generate(size: str | Size = "small", *, matters: int | None = None, chunk: i
             elapsed = time.monotonic() - started
             log(f"  {done * len(SCENARIOS)} matters copied, {elapsed:.0f} s")
     province.written = written
+    province.copy_seconds = time.monotonic() - copying
     province.seconds = time.monotonic() - started
     return province
