@@ -10,6 +10,7 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import CharField, Prefetch, Q, QuerySet
@@ -17,7 +18,19 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from flows.models import Matter, MatterStatus, StepRecord
+from flows.models import (
+    AssetPurchase,
+    Disposal,
+    EquityTransfer,
+    FundDisbursement,
+    Leasing,
+    Matter,
+    MatterStatus,
+    MemberCandidate,
+    Quotation,
+    ResourceContracting,
+    StepRecord,
+)
 from organizations.jurisdiction import (
     TOWNSHIP_ROLES,
     can_act,
@@ -27,6 +40,7 @@ from organizations.jurisdiction import (
     visible_organizations,
 )
 from organizations.models import OrganizationKind, Post, Role
+from registers.models import Member
 
 from . import services
 from .models import (
@@ -159,34 +173,45 @@ def search_places(user) -> QuerySet:
     return visible_organizations(user).filter(kind__in=SEARCH_PLACE_KINDS)
 
 
-def party_matters(party: str) -> QuerySet:
-    """Ids of matters with ``party`` in the applicant's name or any counterparty of the application."""
-    applicants = Concat("applicant__last_name", "applicant__first_name", output_field=CharField())
-    condition = (
-        Q(applicant_name__icontains=party)
-        | Q(applicant__first_name__icontains=party)
-        | Q(applicant__last_name__icontains=party)
-        | Q(asset_purchase__chosen_supplier__icontains=party)
-        | Q(asset_purchase__quotations__supplier__icontains=party)
-        | Q(fund_disbursement__payee__icontains=party)
-        | Q(resource_contracting__contractor__icontains=party)
-        | Q(leasing__lessee__icontains=party)
-        | Q(disposal__counterparty__icontains=party)
-        | Q(equity_transfer__from_member__name__icontains=party)
-        | Q(equity_transfer__to_member__name__icontains=party)
-        | Q(member_candidates__name__icontains=party)
-    )
-    return Matter.objects.annotate(applicant_name=applicants).filter(condition).values("pk")
+def party_matters(party: str) -> Q:
+    """Matters with ``party`` in the applicant's name or any counterparty of the application.
 
-
-def text_matters(term: str) -> QuerySet:
-    """Ids of matters whose title or any step record's opinion contains ``term``.
-
-    A plain case-insensitive substring match (LIKE / ILIKE): it needs no search index and works the same on
-    SQLite and PostgreSQL, and Chinese text has no spaces for a word index to split on anyway.
+    One id subquery per table rather than one join across all of them: each is a substring match on one
+    column, which PostgreSQL answers from that column's trigram index (listing/search_indexes.py).
     """
-    in_opinions = StepRecord.objects.filter(opinion__icontains=term).values("matter_id")
-    return Matter.objects.filter(Q(title__icontains=term) | Q(pk__in=in_opinions)).values("pk")
+    applicants = (
+        get_user_model()
+        .objects.annotate(full_name=Concat("last_name", "first_name", output_field=CharField()))
+        .filter(Q(full_name__icontains=party) | Q(first_name__icontains=party) | Q(last_name__icontains=party))
+        .values("pk")
+    )
+    in_members = Member.objects.filter(name__icontains=party).values("pk")
+    return (
+        Q(applicant__in=applicants)
+        | Q(pk__in=AssetPurchase.objects.filter(chosen_supplier__icontains=party).values("matter_id"))
+        | Q(pk__in=Quotation.objects.filter(supplier__icontains=party).values("purchase__matter_id"))
+        | Q(pk__in=FundDisbursement.objects.filter(payee__icontains=party).values("matter_id"))
+        | Q(pk__in=ResourceContracting.objects.filter(contractor__icontains=party).values("matter_id"))
+        | Q(pk__in=Leasing.objects.filter(lessee__icontains=party).values("matter_id"))
+        | Q(pk__in=Disposal.objects.filter(counterparty__icontains=party).values("matter_id"))
+        | Q(pk__in=EquityTransfer.objects.filter(from_member__in=in_members).values("matter_id"))
+        | Q(pk__in=EquityTransfer.objects.filter(to_member__in=in_members).values("matter_id"))
+        | Q(pk__in=MemberCandidate.objects.filter(name__icontains=party).values("matter_id"))
+    )
+
+
+def text_matters(term: str) -> Q:
+    """Matters whose title, reason or any step record's opinion contains ``term``.
+
+    A case-insensitive substring match (LIKE / ILIKE), the same on SQLite and PostgreSQL; on PostgreSQL
+    each column has a trigram index (Chinese text has no spaces for a word index to split on).
+    """
+    return (
+        Q(title__icontains=term)
+        | Q(pk__in=StepRecord.objects.filter(opinion__icontains=term).values("matter_id"))
+        | Q(pk__in=AssetPurchase.objects.filter(reason__icontains=term).values("matter_id"))
+        | Q(pk__in=Disposal.objects.filter(reason__icontains=term).values("matter_id"))
+    )
 
 
 def archive_search(user, query: ArchiveQuery) -> QuerySet:
@@ -215,9 +240,9 @@ def archive_search(user, query: ArchiveQuery) -> QuerySet:
     if query.date_to:
         matters = matters.filter(**{f"{date_lookup}__date__lte": query.date_to})
     if query.party.strip():
-        matters = matters.filter(pk__in=party_matters(query.party.strip()))
+        matters = matters.filter(party_matters(query.party.strip()))
     for term in query.text.split():
-        matters = matters.filter(pk__in=text_matters(term))
+        matters = matters.filter(text_matters(term))
     return (
         matters.select_related("organization", "organization__parent", "applicant")
         .prefetch_related(Prefetch("rendered_documents", queryset=current_dossiers(), to_attr="current_dossiers"))

@@ -14,6 +14,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext
 
 from flows.models import Matter, MatterStatus
+from listing.keyset import COUNT_LIMIT, Sorting, SortKey, bounded_count, page_from_request
 from organizations.amounts import AmountField
 from organizations.jurisdiction import TOWNSHIP_ROLES, can_act, get_for_user
 from organizations.models import Organization, TransactionType
@@ -53,6 +54,9 @@ def _review_anchor(matter: Matter) -> str:
 
 
 # --- archive search -------------------------------------------------------------------
+
+# Newest applications first, as before; the primary key breaks ties (listing.keyset).
+SEARCH_SORTING = Sorting(keys=[SortKey("applied", "created_at", gettext_lazy("Applied at"))], default="-applied")
 
 
 class PlaceChoiceField(forms.ModelChoiceField):
@@ -125,7 +129,7 @@ class ArchiveSearchForm(forms.Form):
             include_unarchived=data["all"],
         )
 
-    def describe(self, page: str = "") -> str:
+    def describe(self, page: str = "", *, later: bool = False) -> str:
         """The query in words, in the site's language, as the access log keeps it for whoever reads it later."""
         data = self.cleaned_data
         with translation.override(settings.LANGUAGE_CODE):
@@ -152,6 +156,8 @@ class ArchiveSearchForm(forms.Form):
                 parts.append(_("matters not archived too"))
             if page:
                 parts.append(_("page %(page)s") % {"page": page})
+            if later:
+                parts.append(_("a later page of results"))
             return _("; ").join(parts) if parts else _("every archived matter")
 
 
@@ -161,13 +167,20 @@ def archive_search(request):
     form = ArchiveSearchForm(request.GET, places=review.search_places(request.user))
     if not form.is_valid():
         return render(request, "documents/review/archive_search.html", {"form": form, "page": None}, status=400)
-    page_number = request.GET.get("page", "")
-    page = Paginator(review.archive_search(request.user, form.to_query()), SEARCH_PAGE_SIZE).get_page(page_number)
+    matters = review.archive_search(request.user, form.to_query())
+    # Keyset pages (no OFFSET) and a count that stops at COUNT_LIMIT: neither grows with the province.
+    page = page_from_request(request, matters.order_by(), sorting=SEARCH_SORTING, size=SEARCH_PAGE_SIZE)
+    found = bounded_count(matters)
+    later_page = bool(request.GET.get("after") or request.GET.get("before"))
     if review.holds_role(request.user, review.INSPECTOR_ROLES):
         review.access_log_record(
-            user=request.user, action=AccessAction.SEARCH, detail=form.describe(page_number), request=request
+            user=request.user,
+            action=AccessAction.SEARCH,
+            detail=form.describe(later=later_page),
+            request=request,
         )
-    return render(request, "documents/review/archive_search.html", {"form": form, "page": page})
+    context = {"form": form, "page": page, "found": found, "found_more": found > COUNT_LIMIT}
+    return render(request, "documents/review/archive_search.html", context)
 
 
 # --- flags ----------------------------------------------------------------------------

@@ -51,21 +51,39 @@ def _latest_notices(villages) -> dict[int, list[Notice]]:
 
 
 def board_index(request):
-    """Villages by township, each with its latest notices."""
-    villages = list(
-        Organization.objects.filter(kind=OrganizationKind.VILLAGE)
+    """Every township by county, and one township's villages with their latest notices (``?township=``).
+
+    One township a page, whatever the size of the province: the villages and notices read are those of the
+    township shown, found through the tree's path index.
+    """
+    townships = list(
+        Organization.objects.filter(kind=OrganizationKind.TOWNSHIP)
         .select_related("parent")
         .order_by("parent__code", "code", "pk")
     )
-    latest = _latest_notices(villages)
-    townships: dict = {}
-    for village in villages:
-        village.latest_notices = latest.get(village.pk, [])
-        townships.setdefault(village.parent, []).append(village)
+    chosen = request.GET.get("township", "")
+    township = next((town for town in townships if str(town.pk) == chosen), townships[0] if townships else None)
+    villages = []
+    if township is not None:
+        villages = list(
+            Organization.objects.filter(kind=OrganizationKind.VILLAGE, parent=township).order_by("code", "pk")
+        )
+        latest = _latest_notices(villages)
+        for village in villages:
+            village.parent = township
+            village.latest_notices = latest.get(village.pk, [])
+    counties: dict = {}
+    for town in townships:
+        counties.setdefault(town.parent, []).append(town)
     return render(
         request,
         "board/index.html",
-        {"townships": list(townships.items()), "now": timezone.now()},
+        {
+            "townships": [(township, villages)] if township is not None else [],
+            "township": township,
+            "counties": list(counties.items()),
+            "now": timezone.now(),
+        },
     )
 
 

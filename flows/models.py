@@ -91,6 +91,9 @@ class Matter(models.Model):
             models.Index(fields=["created_at", "id"], name="matter_created_keyset"),
             models.Index(fields=["amount", "id"], name="matter_amount_keyset"),
             models.Index(fields=["step_since", "id"], name="matter_waiting_keyset"),
+            # Jurisdiction first (issue 15): a place's matters by status and wait, or newest first.
+            models.Index(fields=["organization", "status", "step_since", "id"], name="matter_place_waiting"),
+            models.Index(fields=["organization", "created_at", "id"], name="matter_place_created"),
         ]
 
     def __str__(self):
@@ -342,6 +345,8 @@ class Notice(models.Model):
 
     class Meta:
         ordering = ["-published_at", "-pk"]
+        # A village's board: its collectives' notices, newest first, one keyset page at a time.
+        indexes = [models.Index(fields=["organization", "published_at", "id"], name="notice_place_published")]
         verbose_name = _("notice")
         verbose_name_plural = _("notices")
 

@@ -98,6 +98,11 @@ class KeysetPage:
         return bool(self.rows)
 
     @property
+    def object_list(self) -> list:
+        """The rows, under the name a Django Paginator page gives them."""
+        return self.rows
+
+    @property
     def has_next(self) -> bool:
         return self.next_cursor is not None
 
@@ -251,3 +256,12 @@ def page_from_request(request, queryset: QuerySet, *, sorting: Sorting, size: in
         before=request.GET.get(BEFORE_PARAM, ""),
         size=size,
     )
+
+
+# A list tells how many rows it has up to this many, then "1,000+": a count past it would read every row.
+COUNT_LIMIT = 1000
+
+
+def bounded_count(queryset: QuerySet, limit: int = COUNT_LIMIT) -> int:
+    """The number of rows, counted no further than ``limit + 1`` (one query; the database stops there)."""
+    return queryset.order_by().prefetch_related(None).values("pk")[: limit + 1].count()

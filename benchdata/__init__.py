@@ -1,0 +1,1 @@
+"""Large data sets for the benchmarks (scripts/bench_*.py); no product code imports this package."""
