@@ -163,7 +163,7 @@ def backup_upload(result: BackupResult) -> str:
         import boto3  # optional: only installations that back up to an object store need it
     except ImportError as error:
         raise BackupError("boto3 is not installed: it is needed to copy backups to an object store") from error
-    client = boto3.client("s3", endpoint_url=getattr(settings, "BACKUP_S3_ENDPOINT_URL", None) or None)
+    client = boto3.client("s3", endpoint_url=settings.BACKUP_S3_ENDPOINT_URL or None)
     prefix = datetime.date.today().strftime("backups/%Y/%m/")
     for path in (result.archive, Path(f"{result.archive}.sha256")):
         client.upload_file(str(path), settings.BACKUP_S3_BUCKET, prefix + path.name)

@@ -315,6 +315,9 @@ SECURITY_LOG_RETENTION_DAYS = env_int("SECURITY_LOG_RETENTION_DAYS", 180)
 # Backups (manage.py backup / restore): where archives go, and optionally an object store.
 BACKUP_DIR = Path(env_str("BACKUP_DIR", str(VAR_DIR / "backups")))
 BACKUP_S3_BUCKET = env_str("BACKUP_S3_BUCKET", "")
+# An S3-compatible store other than AWS (MinIO, SeaweedFS, a provincial cloud); credentials from boto3's own
+# environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).
+BACKUP_S3_ENDPOINT_URL = env_str("BACKUP_S3_ENDPOINT_URL", "")
 
 LOGGING = {
     "version": 1,

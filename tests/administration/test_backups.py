@@ -145,3 +145,30 @@ def test_restore_refuses_a_target_that_is_not_empty(tmp_path, settings):
     (media / "x").write_text("x")
     with pytest.raises(BackupError):
         backup_restore(archive=result.archive, database_url=f"sqlite:///{tmp_path / 'r.sqlite3'}", media_root=media)
+
+
+def test_the_backup_is_copied_to_the_object_store_with_its_checksum(tmp_path, settings, monkeypatch):
+    """`backup --upload` against a real S3 server (SeaweedFS): the archive and its checksum, byte for byte."""
+    from tests.seaweed import ACCESS_KEY, SECRET_KEY, seaweed_server
+
+    seeded(tmp_path, settings)
+    with seaweed_server() as store:
+        bucket = store.new_bucket()
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+        monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        settings.BACKUP_S3_BUCKET = bucket
+        settings.BACKUP_S3_ENDPOINT_URL = store.endpoint
+        call_command("backup", directory=str(tmp_path / "b"), upload=True)
+        archive = next((tmp_path / "b").glob("*.tar"))
+        keys = store.keys(bucket)
+        assert [key.rsplit("/", 1)[1] for key in keys] == sorted([archive.name, f"{archive.name}.sha256"])
+        stored = store.client().get_object(Bucket=bucket, Key=next(key for key in keys if key.endswith(".tar")))
+        assert stored["Body"].read() == archive.read_bytes()
+
+
+def test_an_upload_without_a_bucket_is_refused(tmp_path, settings):
+    seeded(tmp_path, settings)
+    settings.BACKUP_S3_BUCKET = ""
+    with pytest.raises(CommandError, match="BACKUP_S3_BUCKET is not set"):
+        call_command("backup", directory=str(tmp_path / "b"), upload=True)

@@ -16,11 +16,11 @@ class Command(BaseCommand):
         parser.add_argument("--upload", action="store_true", help="Also copy it to BACKUP_S3_BUCKET.")
 
     def handle(self, *args, directory=None, upload=False, **options):
+        if upload and not settings.BACKUP_S3_BUCKET:
+            raise CommandError("BACKUP_S3_BUCKET is not set")  # before an archive is written for nothing
         try:
             result = backup_create(directory=directory)
             if upload:
-                if not settings.BACKUP_S3_BUCKET:
-                    raise CommandError("BACKUP_S3_BUCKET is not set")
                 key = backup_upload(result)
                 self.stdout.write(f"uploaded to s3://{settings.BACKUP_S3_BUCKET}/{key}")
         except BackupError as error:
