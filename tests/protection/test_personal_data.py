@@ -22,9 +22,9 @@ from tests.views.conftest import to_step
 pytestmark = pytest.mark.django_db
 
 
-def raw(table: str, column: str, pk: int) -> str:
+def raw(table: str, column: str, pk: int, key: str = "id") -> str:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {column} FROM {table} WHERE id = %s", [pk])
+        cursor.execute(f"SELECT {column} FROM {table} WHERE {key} = %s", [pk])
         return cursor.fetchone()[0]
 
 
@@ -61,7 +61,8 @@ def test_id_numbers_and_phones_are_ciphertext_in_the_database_and_plain_in_pytho
     stored = raw("registers_member", "id_number", member.pk)
     assert stored.startswith("v1:") and member.id_number not in stored
     assert Member.objects.get(pk=member.pk).id_number == member.id_number
-    history = raw("registers_historicalmember", "id_number", member.history.get().history_id)
+    # A history row's own key is history_id; its id is the member's (they differ once other histories exist).
+    history = raw("registers_historicalmember", "id_number", member.history.get().history_id, key="history_id")
     assert member.id_number not in history and member.history.get().id_number == member.id_number
 
 
