@@ -6,6 +6,7 @@ from playwright.sync_api import expect
 
 from demo.seed import demo_collectives, matters_seed
 from flows.models import Notice, Objection
+from protection.models import RateCounter
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,6 +19,8 @@ def no_sideways_scroll(page) -> None:
 
 def test_a_villager_follows_an_objection_by_its_receipt(demo, actor, live_server, page):
     base = live_server.url
+    # Every browser test comes from 127.0.0.1: lookups of earlier tests must not count against this villager.
+    RateCounter.objects.all().delete()
     matters_seed(count=5, collectives=demo_collectives(village_code="DH01"))
     notice = Notice.objects.filter(closed_at__isnull=True, objections__isnull=True).latest("pk")
     page.set_viewport_size({"width": PHONE[0], "height": PHONE[1]})
