@@ -88,6 +88,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.current_posts",
+                "flows.context_processors.live_stream",
                 "project.navigation.navigation",
             ],
         },

@@ -5,9 +5,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from flows.context_processors import live_status
 from flows.models import Notification, NotificationKind
 from flows.notifications import notify
-from organizations.context_processors import live_status
 from tests.drive import apply_purchase
 
 pytestmark = pytest.mark.django_db
