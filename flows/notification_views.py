@@ -2,7 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -62,10 +62,17 @@ def notifications_mark_read(request):
     return redirect(_safe_next(request, request.POST.get("next", "")))
 
 
-@login_required
-@require_GET
 def notifications_poll(request):
-    """The page's fallback when its socket cannot connect: rows newer than ``after``, as the socket sends them."""
+    """The page's fallback when its socket cannot connect: rows newer than ``after``, as the socket sends them.
+
+    A page left open after its session ended gets 401, not the login page: a script that followed the
+    redirect would render that page in the background and replace the browser's CSRF cookie under the
+    login form the user is filling in another tab.
+    """
+    if not request.user.is_authenticated:
+        return JsonResponse({"signed_in": False}, status=401, headers={"Cache-Control": "no-store"})
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
     raw_after = request.GET.get("after", "")
     if raw_after and not raw_after.isdigit():
         return HttpResponseBadRequest("after must be a number")

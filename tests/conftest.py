@@ -10,10 +10,12 @@ import pytest
 from organizations.models import OrganizationKind, Role
 from organizations.rules import rule_version_seed_defaults
 
+from . import live_server
 from .factories import MemberFactory, OrganizationFactory, PostFactory, UserFactory
 
 # Sync Playwright runs an event loop in the test thread; Django's ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+live_server.install()
 
 
 @dataclass

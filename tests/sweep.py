@@ -9,7 +9,8 @@ only if its URL name does not already start with its key.
 
 What must hold (``expectations``):
 - no response is a server error (500);
-- anonymous visitors are sent to the login page, except on the public pages of ``PUBLIC_URL_NAMES``;
+- anonymous visitors are sent to the login page (a script's endpoint answers 401), except on the public
+  pages of ``PUBLIC_URL_NAMES``;
 - a persona whose posts do not cover village A1 ("outsider") never reads A1's data: no page shows the
   victims' marker text, and a page about a victim object answers 403, 404 or 405;
 - an outsider's POST changes no business row (nothing is appended to the ledger but security entries,
@@ -326,8 +327,8 @@ def sweep_requests(client_for: Callable, world, persona: str, victims: dict) -> 
                 yield f"{where}: {response.status_code}"
                 continue
             if persona == "anonymous":
-                if url.name not in PUBLIC_URL_NAMES and not _to_login(response):
-                    yield f"{where}: {response.status_code}, not sent to the login page"
+                if url.name not in PUBLIC_URL_NAMES and not _refuses_anonymous(response):
+                    yield f"{where}: {response.status_code}, neither sent to the login page nor refused"
             elif (
                 url.namespace == "administration"
                 and url.name not in SELF_SERVICE_URL_NAMES | {"administration:home"}
@@ -355,6 +356,11 @@ def sweep_requests(client_for: Callable, world, persona: str, victims: dict) -> 
 
 def _to_login(response) -> bool:
     return response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def _refuses_anonymous(response) -> bool:
+    """A page sends the visitor to log in; an endpoint a script calls answers 401 instead."""
+    return _to_login(response) or response.status_code == 401
 
 
 def _shows_marker(response) -> bool:

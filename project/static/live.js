@@ -13,6 +13,7 @@
   var socket = null;
   var retries = 0;
   var pollTimer = null;
+  var signedOut = false;
 
   // --- what an event does on any page -------------------------------------------------------------
 
@@ -82,14 +83,19 @@
 
   function lost() {
     socket = null;
+    if (signedOut) { return; }
     startPolling();
     retries += 1;
     setTimeout(connect, Math.min(MAX_RETRY_MS, 1000 * Math.pow(2, retries)));
   }
 
   function poll() {
-    fetch(config.livePoll + "?after=" + after, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (response) { return response.ok ? response.json() : null; })
+    fetch(config.livePoll + "?after=" + after, {credentials: "same-origin", redirect: "error", headers: {"Accept": "application/json"}})
+      .then(function (response) {
+        // Signed out (here or in another tab): nothing more will come until the user signs in again.
+        if (response.status === 401) { signedOut = true; stopPolling(); return null; }
+        return response.ok ? response.json() : null;
+      })
       .then(function (data) {
         if (!data) { return; }
         data.events.forEach(function (event) { event.unread = data.unread; deliver(event); });
@@ -99,7 +105,7 @@
   }
 
   function startPolling() {
-    if (pollTimer !== null) { return; }
+    if (pollTimer !== null || signedOut) { return; }
     body.setAttribute("data-live-mode", "poll");
     poll();
     pollTimer = setInterval(poll, POLL_MS);

@@ -12,6 +12,8 @@ from demo.seed import DEFAULT_PASSWORD
 from flows.models import Notice
 from flows.tasks import close_due_publications
 
+from .session import leave_signed_out
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -71,7 +73,7 @@ class Actor:
 
     def login(self, username, password=DEFAULT_PASSWORD):
         page = self.page
-        page.context.clear_cookies()
+        leave_signed_out(page)
         page.goto(f"{self.base_url}/accounts/login/")
         page.fill("#id_username", username)
         page.fill("#id_password", password)

@@ -6,11 +6,13 @@ import pytest
 
 from demo.seed import DEFAULT_PASSWORD
 
+from .session import leave_signed_out
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def login(page, base_url, username):
-    page.context.clear_cookies()
+    leave_signed_out(page)
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", DEFAULT_PASSWORD)
@@ -52,7 +54,7 @@ def test_each_administrator_does_only_their_own_work(page, live_server, demo):
     assert "股份经济合作社" not in page.locator("main").inner_text()  # no business data: no member of any collective
 
     # The new cashier changes the one-time password at the first login.
-    page.context.clear_cookies()
+    leave_signed_out(page)
     page.goto(f"{base}/accounts/login/")
     page.fill("#id_username", "new_cashier")
     page.fill("#id_password", password)

@@ -13,6 +13,8 @@ from flows.models import Matter, MatterStatus
 from registers.models import Asset
 from tests.drive import post_meeting_notice
 
+from .session import leave_signed_out
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -86,7 +88,7 @@ def test_asset_purchase_from_pre_application_to_archive(demo, actor, live_server
     hold_meeting(actor, base, matter, "member_assembly")
 
     # The resolution is on the public board, readable without login.
-    page.context.clear_cookies()
+    leave_signed_out(page)
     page.goto(f"{base}/board/")
     page.click("text=东湖村")
     expect(page.get_by_text("购置村级农机具").first).to_be_visible()

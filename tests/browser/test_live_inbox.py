@@ -23,6 +23,8 @@ from flows.models import Step
 from tests.drive import act, apply_purchase
 from tests.flows.test_spine import to_step
 
+from .session import leave_signed_out
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,7 +37,7 @@ def matter_waiting_for_the_officer(world):
 
 
 def open_inbox(page, base_url, username):
-    page.context.clear_cookies()
+    leave_signed_out(page)
     page.goto(f"{base_url}/accounts/login/")
     page.fill("#id_username", username)
     page.fill("#id_password", "pw")

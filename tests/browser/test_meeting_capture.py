@@ -18,6 +18,7 @@ from flows.services import matter_apply, meeting_roster
 from organizations.models import MeetingBody, Organization, TransactionType
 from tests.drive import let_notice_days_pass, post_meeting_notice
 
+from .session import leave_signed_out
 from .test_inspector_dossier import BODY_OF_STEP, hold_meeting, perform
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -101,7 +102,7 @@ def test_members_assembly_notice_on_the_board_then_outcome_refused_too_early_and
     notice = MeetingNotice.objects.get()
 
     # Anyone reads it on the village's public board, on a phone, without logging in.
-    page.context.clear_cookies()
+    leave_signed_out(page)
     page.set_viewport_size(PHONE)
     village = Organization.objects.get(code="DH01")
     page.goto(f"{base}/board/villages/{village.pk}/")

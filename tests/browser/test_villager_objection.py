@@ -8,6 +8,8 @@ from demo.seed import demo_collectives, matters_seed
 from flows.models import Notice, Objection
 from protection.models import RateCounter
 
+from .session import leave_signed_out
+
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PHONE = (375, 740)
@@ -48,7 +50,7 @@ def test_a_villager_follows_an_objection_by_its_receipt(demo, actor, live_server
     supervisor.fill("textarea[name=handling]", "已公开三家报价单，经核实价格合理，已当面向异议人说明。")
     supervisor.click("text=登记处理情况")
     expect(supervisor.locator(".messages")).to_be_visible()
-    supervisor.context.clear_cookies()
+    leave_signed_out(supervisor)
 
     # The villager, with receipt and phone, reads the answer.
     page.goto(f"{base}/board/objections/")

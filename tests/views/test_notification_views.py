@@ -32,11 +32,19 @@ def listed_ids(response) -> list[int]:
 # --- who may come in ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["notifications", "notifications_poll"])
-def test_anonymous_users_are_sent_to_log_in(client, name):
-    response = client.get(reverse(f"flows:{name}"))
+def test_anonymous_users_are_sent_to_log_in(client):
+    response = client.get(reverse("flows:notifications"))
     assert response.status_code == 302
     assert response.url.startswith(reverse("login"))
+
+
+def test_a_signed_out_page_polling_gets_401_and_no_new_csrf_cookie(client):
+    """Not the login page: a background script following that redirect would replace the CSRF cookie."""
+    response = client.get(POLL)
+    assert response.status_code == 401
+    assert response.json() == {"signed_in": False}
+    assert "csrftoken" not in response.cookies
+    assert response["Cache-Control"] == "no-store"
 
 
 def test_anonymous_users_cannot_mark_or_open(client, world):
