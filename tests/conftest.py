@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
+from django.utils import translation
 
 from organizations.models import OrganizationKind, Role
 from organizations.rules import rule_version_seed_defaults
@@ -16,6 +18,18 @@ from .factories import MemberFactory, OrganizationFactory, PostFactory, UserFact
 # Sync Playwright runs an event loop in the test thread; Django's ORM must still be usable.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 live_server.install()
+
+
+@pytest.fixture(autouse=True)
+def default_language():
+    """Each test starts in the product's default language, as a new request would.
+
+    A request through the test client activates its language in the test's thread and leaves it there; a
+    test after one made in English would otherwise write its notifications and documents in English.
+    """
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 @dataclass
