@@ -155,7 +155,8 @@ def raise_fork_warning(*, size: int, detail: str):
                 rule=WarningRule.LEDGER_FORK,
                 level=WarningLevel.RED,
                 organization=county,
-                subject_key=f"ledger-fork:{size}",
+                # One warning per county: the subject is unique per rule across the installation.
+                subject_key=f"ledger-fork:{county.pk}:{size}",
                 title=_("The tamper-evident log forked at %(size)s entries") % {"size": size},
                 detail=detail,
                 url=reverse("documents:ledger"),

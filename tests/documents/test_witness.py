@@ -17,8 +17,10 @@ from documents.models import LedgerEntry, TreeHead, Witness, WitnessCosignature
 from documents.sequencer import publish_head, root_at, sequence_pending
 from documents.signing import signers, split_note
 from documents.witness import ForkDetected, WitnessRejected, witness_public_key, witness_run
+from organizations.models import OrganizationKind
 from registers.models import EarlyWarning, WarningLevel, WarningRule
 from tests.documents.test_ledger import append, rebuild_tree, rehash
+from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -137,6 +139,18 @@ def test_two_heads_for_one_size_are_a_fork(witness_key, tmp_path, client, world)
     with pytest.raises(ForkDetected, match="another root"):
         run(witness_key, tmp_path, client)
     assert EarlyWarning.objects.filter(rule=WarningRule.LEDGER_FORK, level=WarningLevel.RED).exists()
+
+
+def test_a_fork_is_a_red_warning_in_every_county_of_the_installation(witness_key, tmp_path, client, world):
+    second_county = OrganizationFactory(kind=OrganizationKind.COUNTY, name="北岭县", code="BL", parent=None)
+    grow(4)
+    run(witness_key, tmp_path, client)
+    seen = TreeHead.objects.order_by("-size").first().size
+    rewrite_history_and_resign(seen)
+    with pytest.raises(ForkDetected):
+        run(witness_key, tmp_path, client)
+    warned = EarlyWarning.objects.filter(rule=WarningRule.LEDGER_FORK, level=WarningLevel.RED)
+    assert set(warned.values_list("organization", flat=True)) == {world.county.pk, second_county.pk}
 
 
 def test_a_shrunk_log_is_a_fork(witness_key, tmp_path, client, world):
