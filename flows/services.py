@@ -13,6 +13,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from simple_history.utils import bulk_create_with_history
@@ -230,6 +231,21 @@ def handle_run_at(matter: Matter, step: str, *, savepoint: bool = False, **kwarg
         activation.run(this.resolve(flow_class.instance, node._func), **kwargs)
         activation.execute()
     return task
+
+
+def _relate_new(instance, name: str, objs: Sequence) -> None:
+    """``instance.<name>.add(*objs)`` for a row made in this transaction: it has no related rows yet, so
+    none is looked for before the one INSERT (the signals ``add`` sends, the log's among them, still go)."""
+    relation = instance._meta.get_field(name)
+    through = relation.remote_field.through
+    source, target = relation.m2m_field_name(), relation.m2m_reverse_field_name()
+    pk_set = {obj.pk for obj in objs}
+    signal = {"sender": through, "instance": instance, "reverse": False, "model": relation.related_model}
+    m2m_changed.send(action="pre_add", pk_set=pk_set, using=instance._state.db, **signal)
+    through._default_manager.bulk_create(
+        [through(**{f"{source}_id": instance.pk, f"{target}_id": obj.pk}) for obj in objs]
+    )
+    m2m_changed.send(action="post_add", pk_set=pk_set, using=instance._state.db, **signal)
 
 
 def _store_files(*, matter: Matter, step: str, user, uploads: Iterable, step_record=None, meeting=None) -> None:
@@ -731,7 +747,7 @@ def meeting_record(
         step = step_for_meeting(matter, body)
         if step is None or matter.next_step != step:
             raise ValidationError(_("%(title)s is not waiting for this meeting body.") % {"title": matter.title})
-        rules.append(MeetingRule.objects.get(rule_version=matter.rule_version, body=body))
+        rules.append(MeetingRule.objects.get(rule_version_id=matter.rule_version_id, body=body))
     notice = _check_notice(
         organization=organization,
         body=body,
@@ -785,7 +801,7 @@ def meeting_record(
         )
         meeting.full_clean(exclude=("organization", "recorded_by"))  # rows in hand
         meeting.save()
-        meeting.attendees.set(attendees)
+        _relate_new(meeting, "attendees", attendees)
         # A roster of hundreds: one INSERT for the rows, one for their history, one for their ledger leaves.
         rows = bulk_create_with_history(
             [
@@ -802,7 +818,7 @@ def meeting_record(
             MeetingAttendance,
             default_user=user,
         )
-        log_rows(MeetingAttendance, rows)
+        log_rows(MeetingAttendance, rows, in_hand=True)
         proxies = [(row, entries[row.member_id].authorisation) for row in rows if row.way == AttendanceWay.PROXY]
         for vote, step, outcome in outcomes:
             decision = MeetingDecision.objects.create(
