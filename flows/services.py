@@ -479,7 +479,7 @@ def matter_archive(*, matter: Matter) -> None:
     matter.save()
     _record(matter, Step.ARCHIVE, Decision.DONE, opinion=matter.archive_number)
     # The dossier PDF is rendered by a worker once the archive is committed.
-    dossier_request(matter=matter)
+    dossier_request(matter=matter, archived_now=True)
 
 
 # --- meetings ----------------------------------------------------------------------
