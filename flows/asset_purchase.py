@@ -94,6 +94,6 @@ class AssetPurchaseFlow(Spine, flow.Flow):
         ]
 
     def register_effect(self, *, matter, user, data) -> None:
-        asset_cards_create(
-            matter=matter, items=list(matter.asset_purchase.items.all()), acquired_on=timezone.localdate()
-        )
+        # The lines of the matter's purchase in one query: the purchase row itself is not needed.
+        items = list(PurchaseItem.objects.filter(purchase__matter=matter))
+        asset_cards_create(matter=matter, items=items, acquired_on=timezone.localdate())

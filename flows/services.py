@@ -416,11 +416,15 @@ def step_perform(
             matter.next_step = END
             matter.status = MatterStatus.REJECTED
             matter.finished_at = timezone.now()
-            reservations_release(matter=matter)
+            if flow_class.instance.holds_reservations:
+                reservations_release(matter=matter)
         else:
             if step == Step.IMPLEMENT:
                 flow_class.instance.register_effect(matter=matter, user=user, data=data or {})
-                reservations_consume(matter=matter)
+                if flow_class.instance.holds_reservations:
+                    reservations_consume(matter=matter)
+                # The notice of the result says what was done: the record in hand, not read back.
+                matter.implementation_record = record
             matter.next_step = step_after(matter, step)
         matter.save()
         activation.execute()
@@ -920,7 +924,9 @@ def _notice_body(matter: Matter, kind: str) -> str:
             }
         )
     if kind == NoticeKind.RESULT:
-        implemented = matter.step_records.filter(step=Step.IMPLEMENT, decision=Decision.DONE).last()
+        implemented = getattr(matter, "implementation_record", None) or (
+            matter.step_records.filter(step=Step.IMPLEMENT, decision=Decision.DONE).last()
+        )
         if implemented:
             lines.append(_("Implemented: %(opinion)s") % {"opinion": implemented.opinion})
     return "\n".join(lines)

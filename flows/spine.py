@@ -148,6 +148,12 @@ class Spine:
     def save_application(self, *, matter, data) -> None:
         raise NotImplementedError
 
+    @property
+    def holds_reservations(self) -> bool:
+        """Whether the transaction reserves anything (it overrides ``reserve``): a matter of one that does
+        not holds nothing, so there is nothing to consume or release when it ends."""
+        return type(self).reserve is not Spine.reserve
+
     def application_data(self, matter) -> dict:
         """The saved application as the form's initial data, for a revision."""
         raise NotImplementedError
