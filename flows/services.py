@@ -16,6 +16,7 @@ from django.db.models import Exists, OuterRef
 from django.db.models.signals import m2m_changed
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 from viewflow import this
 from viewflow.fsm import TransitionNotAllowed
@@ -248,6 +249,18 @@ def _relate_new(instance, name: str, objs: Sequence) -> None:
     m2m_changed.send(action="post_add", pk_set=pk_set, using=instance._state.db, **signal)
 
 
+def rows_create(model, rows: Sequence) -> list:
+    """New rows of one model in one INSERT, their history in another, and their leaves with the step's (as
+    ``save`` would, one by one): made in full and just now, so nothing of them is read back."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    rows = bulk_create_with_history(
+        list(rows), model, default_user=user if getattr(user, "is_authenticated", False) else None
+    )
+    log_rows(model, rows, in_hand=True)
+    return rows
+
+
 def _store_files(*, matter: Matter, step: str, user, uploads: Iterable, step_record=None, meeting=None) -> None:
     for upload in uploads:
         evidence_store(matter=matter, step=step, upload=upload, user=user, step_record=step_record, meeting=meeting)
@@ -294,10 +307,12 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
         matter.next_step = step_after(matter, Step.APPLY)
         # Its organisation, applicant, rule version and band are rows in hand: not read again to validate them.
         matter.full_clean(exclude=("organization", "applicant", "rule_version", "band", "process"))
+        # Its process first, so that the matter's row is written once, whole (the start node takes it up).
+        matter.process = flow_class.process_class._default_manager.create(flow_class=flow_class)
         matter.save()
         # Before the application rows, which refer to the holding: its row lock is the first taken.
         flow_class.instance.reserve(matter=matter, data=data)
-        flow_class.instance.save_application(matter=matter, data=data)
+        flow_class.instance.save_application(matter=matter, data=data, new=True)
         record = _record(matter, Step.APPLY, Decision.SUBMIT, actor=user, opinion=data.get("reason", ""))
         _store_files(matter=matter, step=Step.APPLY, user=user, uploads=uploads, step_record=record)
         flow_class.start.run(matter=matter)
@@ -305,10 +320,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
 
 
 def matter_attach_process(*, activation, matter: Matter):
-    activation.process.save()
-    matter.process = activation.process
-    # Saved in full: the log takes the row from the matter in hand instead of reading it back.
-    matter.save()
+    """The start node takes up the process ``matter_apply`` made with the matter (and saved it with)."""
+    activation.process = activation.task.process = matter.process
     return activation.process
 
 
