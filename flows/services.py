@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.signals import m2m_changed
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -22,7 +22,7 @@ from viewflow import this
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.lock import SelectForUpdateLock
-from viewflow.workflow.models import Task
+from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 from documents import ledger
@@ -213,6 +213,21 @@ def one_step(flow_class, process_id: int, *, savepoint: bool = False):
         yield
 
 
+@contextmanager
+def one_task_step(task_id: int):
+    """``one_step`` (with its ``savepoint``) for the process of the task ``task_id``, found by the lock itself:
+    one query locks the process row of the task, then the task, its process and its matter are read under it
+    (``_lock_task``). Yields (task, matter). The spine's flows all lock with ``SelectForUpdateLock``."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), writes_in_bulk(announce=outermost):
+        process_id = Task.objects.filter(pk=task_id).values("process_id")[:1]
+        Process.objects.filter(pk=Subquery(process_id)).select_for_update().exists()
+        task, matter = _lock_task(task_id)
+        if not isinstance(task.flow_task.flow_class.lock_impl, SelectForUpdateLock):
+            raise TypeError(f"{task.flow_task.flow_class.__name__} does not lock with SelectForUpdateLock")
+        yield task, matter
+
+
 def handle_run_at(matter: Matter, step: str, *, savepoint: bool = False, **kwargs) -> Task | None:
     """What viewflow's ``Handle.run`` does (lock, read the task, run the node's callback, complete it) for the
     matter's task waiting at ``step``, as one step: no savepoint of its own (unless ``savepoint``, see
@@ -374,11 +389,9 @@ def step_perform(
 
     The township's final approval of a matter from the county's evidence amount whose application carries
     no file is refused unless the approver confirms it (``confirm_without_evidence``); the record keeps that."""
-    task = Task.objects.get(pk=task_id)
-    flow_class = task.flow_task.flow_class
     _check_files(uploads)
-    with one_step(flow_class, task.process_id, savepoint=True):
-        task, matter = _lock_task(task_id)
+    with one_task_step(task_id) as (task, matter):
+        flow_class = task.flow_task.flow_class
         step = task.flow_task.name
         require_act(user, matter.organization, STEP_ROLES.get(step, ()))
         _ensure_open(task, user)
@@ -407,7 +420,9 @@ def step_perform(
 
         activation = flow_class.instance.node(step).activation_class(task)
         if task.status == STATUS.NEW:
-            activation.assign(user)
+            # Taken and handled at once: what ``activation.assign`` sets is saved with the task's completion.
+            task.owner = user
+            task.status = STATUS.ASSIGNED
             events.task_taken(task=task, matter=matter, user=user, handled=True)
         activation.start(None)
         record = _record(
