@@ -326,18 +326,35 @@ def log_values(coverage: Coverage, instance, values: dict, m2m: dict) -> None:
     )
 
 
-def log_rows(model, instances: list) -> None:
+def log_rows(model, instances: list, *, in_hand: bool = False) -> None:
     """The leaves of many rows of one covered model written without ``save()`` (``bulk_create`` of an
-    import): the same payloads as ``log_row``, read back in one query, inserted in one."""
+    import): the same payloads as ``log_row``, read back in one query, inserted in one.
+
+    ``in_hand``: the instances were just created in full with no many-to-many rows yet (``bulk_create`` of
+    a step), so their values are the rows' and need no read back (``LEDGER_CHECK_VALUES_IN_HAND`` reads
+    back anyway and fails on a difference, as the tests run)."""
     coverage = coverage_of(model)
     if coverage is None or not instances:
         return
     pks = [instance.pk for instance in instances]
-    rows = {
-        values["id"]: values
-        for values in coverage.model._base_manager.filter(pk__in=pks).values(*value_columns(coverage))
-    }
-    related = m2m_of(coverage, pks) if coverage.m2m else {}
+    rows = {instance.pk: values_in_hand(coverage, instance) for instance in instances} if in_hand else {}
+    if not in_hand or None in rows.values() or settings.LEDGER_CHECK_VALUES_IN_HAND:
+        stored = {
+            values["id"]: values
+            for values in coverage.model._base_manager.filter(pk__in=pks).values(*value_columns(coverage))
+        }
+        for pk, values in rows.items():
+            if values is not None and ledger.normalised(_logged_fields(coverage, values)) != ledger.normalised(
+                _logged_fields(coverage, stored[pk])
+            ):
+                raise AssertionError(f"{coverage.label} #{pk}: values in hand {values} are not the row's {stored[pk]}")
+        rows = {pk: rows.get(pk) or stored[pk] for pk in pks}
+    if in_hand:
+        related = {pk: {name: [] for name in coverage.m2m} for pk in pks}
+        if settings.LEDGER_CHECK_VALUES_IN_HAND and coverage.m2m and m2m_of(coverage, pks) != related:
+            raise AssertionError(f"{coverage.label}: rows logged as just created already have many-to-many rows")
+    else:
+        related = m2m_of(coverage, pks) if coverage.m2m else {}
     leaves = []
     for instance in instances:
         values = rows[instance.pk]

@@ -150,11 +150,16 @@ def ledger_append(
 
 
 def ledger_append_many(entries: list[LedgerEntry]) -> None:
-    """Write many leaves built by ``ledger_leaf`` in one insert (a bulk import), like ``ledger_append`` each."""
-    if entries:
-        batch_flush()  # leaves a surrounding batch holds go first, in the order they were written
+    """Write many leaves built by ``ledger_leaf`` in one insert (a bulk import), like ``ledger_append`` each.
+
+    Inside a batch (a step) they join its leaves, in the order they were written, in its one INSERT."""
+    if not entries:
+        return
+    if _batch.depth:
+        _batch.entries.extend(entries)
+    else:
         LedgerEntry.objects.bulk_create(entries, batch_size=1000)
-        _sequence_after_commit()
+    _sequence_after_commit()
 
 
 def ledger_leaf(
@@ -220,7 +225,7 @@ def batch_flush() -> None:
     """Insert the leaves a batch holds so far (a batch that must be read from before it ends)."""
     entries, _batch.entries = _batch.entries, []
     if entries:
-        LedgerEntry.objects.bulk_create(entries)
+        LedgerEntry.objects.bulk_create(entries, batch_size=1000)
 
 
 def _queue_sequencer() -> None:

@@ -77,43 +77,60 @@ def document_language(language: str | None) -> str:
     return language
 
 
-def _request(kind: str, *, requested_by=None, language: str | None = None, **target) -> RenderedDocument:
+def _request(
+    kind: str, *, requested_by=None, language: str | None = None, fresh: bool = False, **target
+) -> RenderedDocument:
     """``requested_by`` follows the job's progress live; None when the system asks (on archiving).
-    ``language`` is the requester's choice for this document; without one it is the site's."""
+    ``language`` is the requester's choice for this document; without one it is the site's.
+
+    ``fresh``: the target became what the document is of in the caller's transaction (a matter archived in
+    it), so it has no document of the kind yet: none is looked for or superseded, no savepoint is opened,
+    and the target, a row in hand, is not read again to validate it. The verification code's 96 random
+    bits are not looked up either: its unique index refuses the one clash it could ever be."""
     language = document_language(language)
-    with transaction.atomic():
-        current = (
-            RenderedDocument.objects.select_for_update(of=("self",))
-            .filter(kind=kind, superseded_at__isnull=True, **target)
-            .order_by("-pk")
-            .first()
-        )
-        if current is not None and current.status == RenderStatus.PENDING and current.language == language:
-            # Not started yet: it will read the data as it is when it starts. Queue it again in
-            # case the first message was lost; rendering a document twice is harmless.
-            _queue(current)
-            return current
-        RenderedDocument.objects.filter(kind=kind, superseded_at__isnull=True, **target).update(
-            superseded_at=timezone.now()
-        )
+    with transaction.atomic(savepoint=not fresh):
+        if not fresh:
+            current = (
+                RenderedDocument.objects.select_for_update(of=("self",))
+                .filter(kind=kind, superseded_at__isnull=True, **target)
+                .order_by("-pk")
+                .first()
+            )
+            if current is not None and current.status == RenderStatus.PENDING and current.language == language:
+                # Not started yet: it will read the data as it is when it starts. Queue it again in
+                # case the first message was lost; rendering a document twice is harmless.
+                _queue(current)
+                return current
+            RenderedDocument.objects.filter(kind=kind, superseded_at__isnull=True, **target).update(
+                superseded_at=timezone.now()
+            )
         document = RenderedDocument(
             kind=kind,
-            verification_code=_new_verification_code(),
+            verification_code=secrets.token_urlsafe(12) if fresh else _new_verification_code(),
             requested_by=requested_by,
             language=language,
             **target,
         )
-        document.full_clean()
+        if fresh:
+            document.full_clean(exclude=tuple(target), validate_unique=False)
+        else:
+            document.full_clean()
         document.save()
         _queue(document)
     return document
 
 
-def dossier_request(*, matter, requested_by=None, language: str | None = None) -> RenderedDocument:
-    """Queue the dossier (案卷) of an archived matter; it supersedes the matter's earlier dossiers."""
+def dossier_request(
+    *, matter, requested_by=None, language: str | None = None, archived_now: bool = False
+) -> RenderedDocument:
+    """Queue the dossier (案卷) of an archived matter; it supersedes the matter's earlier dossiers.
+
+    ``archived_now``: the matter was archived in the caller's transaction, so it has no dossier yet."""
     if matter.status != MatterStatus.ARCHIVED:
         raise ValidationError(_("Only an archived matter has a dossier."))
-    return _request(RenderedDocument.Kind.DOSSIER, matter=matter, requested_by=requested_by, language=language)
+    return _request(
+        RenderedDocument.Kind.DOSSIER, matter=matter, requested_by=requested_by, language=language, fresh=archived_now
+    )
 
 
 def minutes_request(*, meeting, requested_by=None, language: str | None = None) -> RenderedDocument:

@@ -13,6 +13,7 @@ from organizations.models import TransactionType
 from registers.assets import asset_cards_create
 
 from .models import AssetPurchase, PurchaseItem, Quotation
+from .services import rows_create
 from .spine import Spine
 
 
@@ -51,23 +52,29 @@ class AssetPurchaseFlow(Spine, flow.Flow):
             raise ValidationError({"chosen_supplier": _("The chosen supplier must be one of the quotations.")})
         return total
 
-    def save_application(self, *, matter, data) -> None:
-        purchase, _created = AssetPurchase.objects.update_or_create(
+    def save_application(self, *, matter, data, new: bool = False) -> None:
+        purchase = self.application_row(
+            AssetPurchase,
             matter=matter,
-            defaults={
+            new=new,
+            values={
                 "funding_source": data["funding_source"],
                 "reason": data["reason"],
                 "chosen_supplier": data["chosen_supplier"].strip(),
             },
         )
-        purchase.items.all().delete()
-        purchase.quotations.all().delete()
-        for item in data["items"]:
-            PurchaseItem.objects.create(purchase=purchase, **item)
-        for quotation in data.get("quotations") or []:
-            Quotation.objects.create(
-                purchase=purchase, supplier=quotation["supplier"].strip(), amount=quotation["amount"]
-            )
+        if not new:
+            purchase.items.all().delete()
+            purchase.quotations.all().delete()
+        # One INSERT for the lines, one for their history, their leaves with the step's.
+        rows_create(PurchaseItem, [PurchaseItem(purchase=purchase, **item) for item in data["items"]])
+        rows_create(
+            Quotation,
+            [
+                Quotation(purchase=purchase, supplier=quotation["supplier"].strip(), amount=quotation["amount"])
+                for quotation in data.get("quotations") or []
+            ],
+        )
 
     def application_data(self, matter) -> dict:
         purchase = matter.asset_purchase
@@ -94,6 +101,6 @@ class AssetPurchaseFlow(Spine, flow.Flow):
         ]
 
     def register_effect(self, *, matter, user, data) -> None:
-        asset_cards_create(
-            matter=matter, items=list(matter.asset_purchase.items.all()), acquired_on=timezone.localdate()
-        )
+        # The lines of the matter's purchase in one query: the purchase row itself is not needed.
+        items = list(PurchaseItem.objects.filter(purchase__matter=matter))
+        asset_cards_create(matter=matter, items=items, acquired_on=timezone.localdate())

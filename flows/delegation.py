@@ -229,7 +229,11 @@ def delegation_for(matter: Matter, step: str, day: datetime.date | None = None) 
 
 def delegated_owner(activation):
     """``.Assign`` of a township node: the delegate, while a delegation of the step's post is in force."""
-    matter = Matter.objects.select_related("organization").filter(process_id=activation.process.pk).first()
+    process = activation.process
+    if Matter._meta.get_field("process").remote_field.is_cached(process):
+        matter = process.matter  # the step's own, in hand with its organisation: not read again
+    else:
+        matter = Matter.objects.select_related("organization").filter(process_id=process.pk).first()
     if matter is None:
         return None
     delegation = delegation_for(matter, activation.flow_task.name)

@@ -73,10 +73,12 @@ class DisposalFlow(Spine, flow.Flow):
         asset = data["asset"]  # the form's choice, or its key in application_data
         asset_reserve(matter=matter, asset=asset if isinstance(asset, Asset) else Asset.objects.get(pk=asset))
 
-    def save_application(self, *, matter, data) -> None:
-        Disposal.objects.update_or_create(
+    def save_application(self, *, matter, data, new: bool = False) -> None:
+        self.application_row(
+            Disposal,
             matter=matter,
-            defaults={
+            new=new,
+            values={
                 "asset": data["asset"],
                 "method": data["method"],
                 "appraisal_value": data["appraisal_value"],

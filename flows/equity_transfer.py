@@ -101,11 +101,13 @@ class EquityTransferFlow(Spine, flow.Flow):
             shares=int(data["shares"]),
         )
 
-    def save_application(self, *, matter, data) -> None:
+    def save_application(self, *, matter, data, new: bool = False) -> None:
         redemption = data["kind"] == EquityTransferKind.REDEMPTION
-        EquityTransfer.objects.update_or_create(
+        self.application_row(
+            EquityTransfer,
             matter=matter,
-            defaults={
+            new=new,
+            values={
                 "kind": data["kind"],
                 "from_member_id": _pk(data["from_member"]),
                 "to_member_id": None if redemption else _pk(data["to_member"]),

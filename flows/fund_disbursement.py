@@ -52,10 +52,12 @@ class FundDisbursementFlow(Spine, flow.Flow):
             raise ValidationError({"amount": insufficient_balance_message(account, amount, balance)})
         return amount
 
-    def save_application(self, *, matter, data) -> None:
-        FundDisbursement.objects.update_or_create(
+    def save_application(self, *, matter, data, new: bool = False) -> None:
+        self.application_row(
+            FundDisbursement,
             matter=matter,
-            defaults={
+            new=new,
+            values={
                 "account": data["account"],
                 "payee": data["payee"].strip(),
                 "purpose": data["purpose"].strip(),

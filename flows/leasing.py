@@ -68,10 +68,12 @@ class LeasingFlow(Spine, flow.Flow):
         # Checked again under the asset's row lock: of two applications at once, the second is refused here.
         asset_reserve(matter=matter, asset=data["asset"])
 
-    def save_application(self, *, matter, data) -> None:
-        Leasing.objects.update_or_create(
+    def save_application(self, *, matter, data, new: bool = False) -> None:
+        self.application_row(
+            Leasing,
             matter=matter,
-            defaults={
+            new=new,
+            values={
                 "asset": data["asset"],
                 "lessee": data["lessee"].strip(),
                 "start_date": data["start_date"],

@@ -79,14 +79,15 @@ class MemberConfirmationFlow(Spine, flow.Flow):
         # Membership has no amount; the rule table gives this type one band.
         return Decimal("0")
 
-    def save_application(self, *, matter, data) -> None:
+    def save_application(self, *, matter, data, new: bool = False) -> None:
         # Checked again under the collective's row lock: of two confirmations sent at once, the
         # second waits here for the first to commit, then sees its candidates.
         organization = Organization.objects.select_for_update(no_key=True).get(pk=matter.organization_id)
         id_numbers = [candidate["id_number"] for candidate in data["candidates"]]
         if messages := running_confirmation_messages(organization=organization, id_numbers=id_numbers, matter=matter):
             raise ValidationError(messages)
-        matter.member_candidates.all().delete()
+        if not new:
+            matter.member_candidates.all().delete()
         for candidate in data["candidates"]:
             MemberCandidate.objects.create(
                 matter=matter, **{field: candidate.get(field, "") for field in CANDIDATE_FIELDS}

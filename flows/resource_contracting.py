@@ -112,10 +112,12 @@ class ResourceContractingFlow(Spine, flow.Flow):
             matter=matter, resource=data["resource"], start_date=data["start_date"], end_date=data["end_date"]
         )
 
-    def save_application(self, *, matter, data) -> None:
-        ResourceContracting.objects.update_or_create(
+    def save_application(self, *, matter, data, new: bool = False) -> None:
+        self.application_row(
+            ResourceContracting,
             matter=matter,
-            defaults={
+            new=new,
+            values={
                 "resource": data["resource"],
                 "contractor": data["contractor"].strip(),
                 "start_date": data["start_date"],

@@ -12,15 +12,17 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery
+from django.db.models.signals import m2m_changed
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 from viewflow import this
 from viewflow.fsm import TransitionNotAllowed
 from viewflow.workflow.fields import get_task_ref
 from viewflow.workflow.lock import SelectForUpdateLock
-from viewflow.workflow.models import Task
+from viewflow.workflow.models import Process, Task
 from viewflow.workflow.status import STATUS
 
 from documents import ledger
@@ -211,6 +213,21 @@ def one_step(flow_class, process_id: int, *, savepoint: bool = False):
         yield
 
 
+@contextmanager
+def one_task_step(task_id: int):
+    """``one_step`` (with its ``savepoint``) for the process of the task ``task_id``, found by the lock itself:
+    one query locks the process row of the task, then the task, its process and its matter are read under it
+    (``_lock_task``). Yields (task, matter). The spine's flows all lock with ``SelectForUpdateLock``."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic(), writes_in_bulk(announce=outermost):
+        process_id = Task.objects.filter(pk=task_id).values("process_id")[:1]
+        Process.objects.filter(pk=Subquery(process_id)).select_for_update().exists()
+        task, matter = _lock_task(task_id)
+        if not isinstance(task.flow_task.flow_class.lock_impl, SelectForUpdateLock):
+            raise TypeError(f"{task.flow_task.flow_class.__name__} does not lock with SelectForUpdateLock")
+        yield task, matter
+
+
 def handle_run_at(matter: Matter, step: str, *, savepoint: bool = False, **kwargs) -> Task | None:
     """What viewflow's ``Handle.run`` does (lock, read the task, run the node's callback, complete it) for the
     matter's task waiting at ``step``, as one step: no savepoint of its own (unless ``savepoint``, see
@@ -230,6 +247,33 @@ def handle_run_at(matter: Matter, step: str, *, savepoint: bool = False, **kwarg
         activation.run(this.resolve(flow_class.instance, node._func), **kwargs)
         activation.execute()
     return task
+
+
+def _relate_new(instance, name: str, objs: Sequence) -> None:
+    """``instance.<name>.add(*objs)`` for a row made in this transaction: it has no related rows yet, so
+    none is looked for before the one INSERT (the signals ``add`` sends, the log's among them, still go)."""
+    relation = instance._meta.get_field(name)
+    through = relation.remote_field.through
+    source, target = relation.m2m_field_name(), relation.m2m_reverse_field_name()
+    pk_set = {obj.pk for obj in objs}
+    signal = {"sender": through, "instance": instance, "reverse": False, "model": relation.related_model}
+    m2m_changed.send(action="pre_add", pk_set=pk_set, using=instance._state.db, **signal)
+    through._default_manager.bulk_create(
+        [through(**{f"{source}_id": instance.pk, f"{target}_id": obj.pk}) for obj in objs]
+    )
+    m2m_changed.send(action="post_add", pk_set=pk_set, using=instance._state.db, **signal)
+
+
+def rows_create(model, rows: Sequence) -> list:
+    """New rows of one model in one INSERT, their history in another, and their leaves with the step's (as
+    ``save`` would, one by one): made in full and just now, so nothing of them is read back."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    rows = bulk_create_with_history(
+        list(rows), model, default_user=user if getattr(user, "is_authenticated", False) else None
+    )
+    log_rows(model, rows, in_hand=True)
+    return rows
 
 
 def _store_files(*, matter: Matter, step: str, user, uploads: Iterable, step_record=None, meeting=None) -> None:
@@ -278,10 +322,12 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
         matter.next_step = step_after(matter, Step.APPLY)
         # Its organisation, applicant, rule version and band are rows in hand: not read again to validate them.
         matter.full_clean(exclude=("organization", "applicant", "rule_version", "band", "process"))
+        # Its process first, so that the matter's row is written once, whole (the start node takes it up).
+        matter.process = flow_class.process_class._default_manager.create(flow_class=flow_class)
         matter.save()
         # Before the application rows, which refer to the holding: its row lock is the first taken.
         flow_class.instance.reserve(matter=matter, data=data)
-        flow_class.instance.save_application(matter=matter, data=data)
+        flow_class.instance.save_application(matter=matter, data=data, new=True)
         record = _record(matter, Step.APPLY, Decision.SUBMIT, actor=user, opinion=data.get("reason", ""))
         _store_files(matter=matter, step=Step.APPLY, user=user, uploads=uploads, step_record=record)
         flow_class.start.run(matter=matter)
@@ -289,10 +335,8 @@ def matter_apply(*, user, organization, transaction_type: str, data: dict, uploa
 
 
 def matter_attach_process(*, activation, matter: Matter):
-    activation.process.save()
-    matter.process = activation.process
-    # Saved in full: the log takes the row from the matter in hand instead of reading it back.
-    matter.save()
+    """The start node takes up the process ``matter_apply`` made with the matter (and saved it with)."""
+    activation.process = activation.task.process = matter.process
     return activation.process
 
 
@@ -345,11 +389,9 @@ def step_perform(
 
     The township's final approval of a matter from the county's evidence amount whose application carries
     no file is refused unless the approver confirms it (``confirm_without_evidence``); the record keeps that."""
-    task = Task.objects.get(pk=task_id)
-    flow_class = task.flow_task.flow_class
     _check_files(uploads)
-    with one_step(flow_class, task.process_id, savepoint=True):
-        task, matter = _lock_task(task_id)
+    with one_task_step(task_id) as (task, matter):
+        flow_class = task.flow_task.flow_class
         step = task.flow_task.name
         require_act(user, matter.organization, STEP_ROLES.get(step, ()))
         _ensure_open(task, user)
@@ -378,7 +420,9 @@ def step_perform(
 
         activation = flow_class.instance.node(step).activation_class(task)
         if task.status == STATUS.NEW:
-            activation.assign(user)
+            # Taken and handled at once: what ``activation.assign`` sets is saved with the task's completion.
+            task.owner = user
+            task.status = STATUS.ASSIGNED
             events.task_taken(task=task, matter=matter, user=user, handled=True)
         activation.start(None)
         record = _record(
@@ -400,11 +444,15 @@ def step_perform(
             matter.next_step = END
             matter.status = MatterStatus.REJECTED
             matter.finished_at = timezone.now()
-            reservations_release(matter=matter)
+            if flow_class.instance.holds_reservations:
+                reservations_release(matter=matter)
         else:
             if step == Step.IMPLEMENT:
                 flow_class.instance.register_effect(matter=matter, user=user, data=data or {})
-                reservations_consume(matter=matter)
+                if flow_class.instance.holds_reservations:
+                    reservations_consume(matter=matter)
+                # The notice of the result says what was done: the record in hand, not read back.
+                matter.implementation_record = record
             matter.next_step = step_after(matter, step)
         matter.save()
         activation.execute()
@@ -463,7 +511,7 @@ def matter_archive(*, matter: Matter) -> None:
     matter.save()
     _record(matter, Step.ARCHIVE, Decision.DONE, opinion=matter.archive_number)
     # The dossier PDF is rendered by a worker once the archive is committed.
-    dossier_request(matter=matter)
+    dossier_request(matter=matter, archived_now=True)
 
 
 # --- meetings ----------------------------------------------------------------------
@@ -731,7 +779,7 @@ def meeting_record(
         step = step_for_meeting(matter, body)
         if step is None or matter.next_step != step:
             raise ValidationError(_("%(title)s is not waiting for this meeting body.") % {"title": matter.title})
-        rules.append(MeetingRule.objects.get(rule_version=matter.rule_version, body=body))
+        rules.append(MeetingRule.objects.get(rule_version_id=matter.rule_version_id, body=body))
     notice = _check_notice(
         organization=organization,
         body=body,
@@ -785,7 +833,7 @@ def meeting_record(
         )
         meeting.full_clean(exclude=("organization", "recorded_by"))  # rows in hand
         meeting.save()
-        meeting.attendees.set(attendees)
+        _relate_new(meeting, "attendees", attendees)
         # A roster of hundreds: one INSERT for the rows, one for their history, one for their ledger leaves.
         rows = bulk_create_with_history(
             [
@@ -802,7 +850,7 @@ def meeting_record(
             MeetingAttendance,
             default_user=user,
         )
-        log_rows(MeetingAttendance, rows)
+        log_rows(MeetingAttendance, rows, in_hand=True)
         proxies = [(row, entries[row.member_id].authorisation) for row in rows if row.way == AttendanceWay.PROXY]
         for vote, step, outcome in outcomes:
             decision = MeetingDecision.objects.create(
@@ -904,7 +952,9 @@ def _notice_body(matter: Matter, kind: str) -> str:
             }
         )
     if kind == NoticeKind.RESULT:
-        implemented = matter.step_records.filter(step=Step.IMPLEMENT, decision=Decision.DONE).last()
+        implemented = getattr(matter, "implementation_record", None) or (
+            matter.step_records.filter(step=Step.IMPLEMENT, decision=Decision.DONE).last()
+        )
         if implemented:
             lines.append(_("Implemented: %(opinion)s") % {"opinion": implemented.opinion})
     return "\n".join(lines)

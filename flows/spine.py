@@ -145,8 +145,23 @@ class Spine:
         """Reserve what the application commits (registers/reservations.py), under the holding's row lock;
         a revision replaces the reservation. Nothing by default: a purchase or a payment holds nothing."""
 
-    def save_application(self, *, matter, data) -> None:
+    def save_application(self, *, matter, data, new: bool = False) -> None:
+        """Write the transaction's application rows from ``data``; ``new``: the matter was made in this
+        application, so it has none yet (none is looked for or replaced); else a revision replaces them."""
         raise NotImplementedError
+
+    def application_row(self, model, *, matter, new: bool, values: dict):
+        """The matter's one row of ``model`` holding ``values``: made outright for a new application (none is
+        looked for, no savepoint opened), updated in place on a revision."""
+        if new:
+            return model.objects.create(matter=matter, **values)
+        return model.objects.update_or_create(matter=matter, defaults=values)[0]
+
+    @property
+    def holds_reservations(self) -> bool:
+        """Whether the transaction reserves anything (it overrides ``reserve``): a matter of one that does
+        not holds nothing, so there is nothing to consume or release when it ends."""
+        return type(self).reserve is not Spine.reserve
 
     def application_data(self, matter) -> dict:
         """The saved application as the form's initial data, for a revision."""

@@ -142,6 +142,7 @@ def resource_term_reserve(*, matter, resource: Resource, start_date: datetime.da
 
 
 def _finish(matter, state: str) -> int:
+    # Inside the step that ends the matter without a savepoint of its own: an error undoes the whole step.
     ended = 0
     for reservation in held_reservations().filter(matter=matter).select_for_update():
         _end(reservation, state)
@@ -149,13 +150,13 @@ def _finish(matter, state: str) -> int:
     return ended
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reservations_release(*, matter) -> int:
     """The matter was withdrawn, rejected or stopped: what it reserved is free again. Returns how many."""
     return _finish(matter, ReservationState.RELEASED)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reservations_consume(*, matter) -> int:
     """The matter was implemented: its reservations became the register's own change. Returns how many."""
     return _finish(matter, ReservationState.CONSUMED)
