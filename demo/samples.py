@@ -7,6 +7,7 @@ as text or a date as a string makes no difference.
 """
 
 import datetime
+import hashlib
 import io
 from collections import defaultdict
 from decimal import Decimal
@@ -51,6 +52,11 @@ SAMPLES_DIR = Path(__file__).resolve().parents[1] / "docs" / "samples" / "demo"
 WORKBOOKS = [("demo-county.xlsx", ImportKind.COUNTY), ("demo-users.xlsx", ImportKind.USERS)]
 
 
+def sha256_of(content: bytes) -> str:
+    """The fingerprint an import job keeps of its workbook."""
+    return hashlib.sha256(content).hexdigest()
+
+
 def _word(words: dict[str, str], value: str) -> str:
     return next(word for word, stored in words.items() if stored == value)
 
@@ -62,9 +68,9 @@ def _yes(value: bool) -> str:
 def demo_rows(top: Organization) -> dict[str, dict[str, list[list]]]:
     """{file name: {sheet: rows}}: the tree below ``top`` (and ``top``), its registers and its business posts."""
     under = {"organization__path__startswith": top.path}
-    places = list(Organization.objects.filter(path__startswith=top.path).select_related("parent").order_by("path"))
+    order = tree_order(top)
+    places = sorted(Organization.objects.filter(pk__in=order).select_related("parent"), key=lambda p: order[p.pk])
     collectives = [place for place in places if place.kind == OrganizationKind.COLLECTIVE]
-    order = {place.pk: position for position, place in enumerate(places)}
     county = {
         "组织": [
             [place.code, place.name, _word(KIND_WORDS, place.kind), place.parent.code if place.parent else "", ""]
@@ -148,14 +154,41 @@ def demo_rows(top: Organization) -> dict[str, dict[str, list[list]]]:
         "股份设置": _setups(top, collectives),
         "股权配置": _allocations(top, order),
     }
-    users = {
-        "用户": [
-            [post.user.username, post.user.last_name, post.user.first_name, post.organization.code, word]
-            for post in Post.objects.filter(**under).select_related("user", "organization").order_by("pk")
-            if (word := next((w for w, role in ROLE_WORDS.items() if role == post.role), None))
-        ]
-    }
+    users = {"用户": _users(under, order)}
     return {"demo-county.xlsx": county, "demo-users.xlsx": users}
+
+
+def _users(under: dict, order: dict) -> list[list]:
+    """Each business post below the top as a row, place by place (an administrator's is not imported)."""
+    by_role = {role: word for word, role in ROLE_WORDS.items()}
+    posts = [
+        post for post in Post.objects.filter(**under).select_related("user", "organization") if post.role in by_role
+    ]
+    roles = list(by_role)
+    posts.sort(key=lambda post: (order[post.organization_id], roles.index(post.role), post.user.username))
+    return [
+        [post.user.username, post.user.last_name, post.user.first_name, post.organization.code, by_role[post.role]]
+        for post in posts
+    ]
+
+
+def tree_order(top: Organization) -> dict[int, int]:
+    """{organisation id: position} of ``top`` and everything below it, parents first, brothers by code.
+
+    By codes, not by the stored path (made of primary keys, compared as text): the same in every database."""
+    places = list(Organization.objects.filter(path__startswith=top.path).values("pk", "parent_id", "code"))
+    children = defaultdict(list)
+    for place in places:
+        children[place["parent_id"]].append(place)
+    order = {}
+
+    def visit(place):
+        order[place["pk"]] = len(order)
+        for child in sorted(children[place["pk"]], key=lambda child: child["code"]):
+            visit(child)
+
+    visit(next(place for place in places if place["pk"] == top.pk))
+    return order
 
 
 def _ordered(queryset, order: dict, *fields: str) -> list:
