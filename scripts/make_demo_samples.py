@@ -1,8 +1,11 @@
-"""Write the demo city's sample workbooks (docs/samples/demo/) from what ``seed_demo`` loads.
+"""Write the demo city's sample workbooks (docs/samples/demo/) again from what ``seed_demo`` loads.
 
-A fresh SQLite database in a temporary directory is migrated and seeded, and its tree, people, posts and
-registers are written out (demo/samples.py): the county workbook (every register sheet) and the accounts
-and posts workbook. Run from the repository root after changing what the demo holds::
+The workbooks are the demo's source: ``seed_demo`` imports them, and changing the demo's places, people or
+registers means editing them (they are ordinary import workbooks). This script migrates and seeds a fresh
+SQLite database in a temporary directory and writes its tree, people, posts and registers out again
+(demo/samples.py), in the canonical order and the current templates' layout: the county workbook (every
+register sheet) and the accounts and posts workbook. Run from the repository root, e.g. to put edited
+rows back in the canonical order::
 
     .venv/bin/python scripts/make_demo_samples.py
 
