@@ -17,6 +17,8 @@ from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from administration.log import current_request, security_log
+from administration.models import EventKind
 from administration.services import ROLES_AT, account_open, accounts_under
 from organizations.models import ADMINISTRATOR_ROLES, Organization, OrganizationKind, Post, Role
 from protection.masking import mask_id_number
@@ -1344,6 +1346,7 @@ class UserImporter(Importer):
                     created_by=ctx.user,
                     password=None,
                 )
+                self._log(ctx, EventKind.USER_CHANGED, _("Account created: %(account)s") % {"account": user}, user)
             elif any(header in USER_HEADERS.values() for header, _old, _new in change.fields):
                 user.save(update_fields=["last_name", "first_name"])
             if role is not None:
@@ -1352,8 +1355,14 @@ class UserImporter(Importer):
                 post._change_reason = ctx.reason
                 post._history_user = ctx.user
                 post.save()
+                self._log(ctx, EventKind.POST_GRANTED, _("Post granted: %(post)s") % {"post": post}, post, organization)
 
         return write
+
+    def _log(self, ctx, kind, description, obj, organization=None):
+        # In a request the security log's receivers see the saves; the worker that imports has none.
+        if current_request() is None:
+            security_log(kind=kind, description=description, actor=ctx.user, obj=obj, organization=organization)
 
 
 ROLE_WORDS_BY_ROLE = _reverse(ROLE_WORDS)

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.urls import reverse
 
-from administration.models import AccountProfile
+from administration.models import AccountProfile, EventKind, SecurityEvent
 from administration.services import password_reset
 from imports.models import ImportJob, ImportStatus
 from organizations.models import Organization, OrganizationKind, Post, Role
@@ -50,6 +50,9 @@ def test_accounts_and_posts_are_made_owing_a_password_change(world, run_users):
     assert profile.created_by == world.system_admin
     post = Post.objects.get(user__username="officer_a9")
     assert f"#{job.pk}" in post.history.first().history_change_reason
+    # The worker that imports has no request: the import writes the security log itself.
+    logged = SecurityEvent.objects.filter(actor=world.system_admin, object_id__in=[str(secretary.pk), str(post.pk)])
+    assert set(logged.values_list("kind", flat=True)) == {EventKind.USER_CHANGED, EventKind.POST_GRANTED}
     password = password_reset(actor=world.security_admin, account=secretary)
     secretary.refresh_from_db()
     assert secretary.check_password(password)
@@ -187,6 +190,9 @@ def test_the_system_administrator_uploads_checks_and_confirms_through_the_pages(
     job.refresh_from_db()
     assert job.status == ImportStatus.APPLIED
     assert Post.objects.filter(user__username="sec_a9", organization=world.village_a1).exists()
+    # Imported inside the request (tasks run eagerly here): logged once, by the security log's receivers.
+    made = User.objects.get(username="sec_a9")
+    assert SecurityEvent.objects.filter(kind=EventKind.USER_CHANGED, object_id=str(made.pk)).count() == 1
     # The county administrator does not see (or confirm) the system administrator's account imports.
     client.force_login(world.county_admin)
     assert client.get(reverse("imports:job_detail", args=[job.pk])).status_code == 404
