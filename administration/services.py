@@ -89,7 +89,12 @@ def is_administrator(user) -> bool:
 
 def accounts_in_scope(post: Post):
     """Accounts whose every post lies under the administrator's place, or with no post and made there."""
-    path = post.organization.path
+    return accounts_under(post.organization)
+
+
+def accounts_under(organization: Organization):
+    """Accounts whose every post lies under the place, or with no post and made there."""
+    path = organization.path
     outside = Post.objects.exclude(organization__path__startswith=path).values("user_id")
     inside = Post.objects.filter(organization__path__startswith=path).values("user_id")
     made_here = AccountProfile.objects.filter(home_organization__path__startswith=path).values("user_id")
@@ -135,15 +140,34 @@ def organization_create(*, actor, parent: Organization, name: str, code: str) ->
 def account_create(*, actor, username: str, last_name: str, first_name: str) -> tuple:
     """A new business account with a one-time initial password, to be changed at its first login."""
     post = require_administrator(actor, Role.SYSTEM_ADMIN)
-    user = User(username=username.strip(), last_name=last_name.strip(), first_name=first_name.strip())
     password = initial_password()
-    user.set_password(password)
-    user.full_clean()
-    user.save()
-    AccountProfile.objects.create(
-        user=user, home_organization=post.organization, must_change_password=True, created_by=actor
+    user = account_open(
+        username=username,
+        last_name=last_name,
+        first_name=first_name,
+        home=post.organization,
+        created_by=actor,
+        password=password,
     )
     return user, password
+
+
+def account_open(
+    *, username: str, last_name: str, first_name: str, home: Organization, created_by, password: str | None
+):
+    """A new business account made at ``home``, owing a password change at its first login.
+
+    Without a password (an imported account) it cannot log in until the security administrator sets
+    its one-time initial password (``password_reset``)."""
+    user = User(username=username.strip(), last_name=last_name.strip(), first_name=first_name.strip())
+    if password is None:
+        user.set_unusable_password()
+    else:
+        user.set_password(password)
+    user.full_clean()
+    user.save()
+    AccountProfile.objects.create(user=user, home_organization=home, must_change_password=True, created_by=created_by)
+    return user
 
 
 def account_set_active(*, actor, account, active: bool):

@@ -6,7 +6,7 @@ member roll and its matters, written in bulk from templates the real services ma
 
 The tree, its people and their posts are plain rows (bulk_create; Organization.path is set as its save()
 would). The first collective is the template place: its member roll is made by the demo seed's service
-(demo.seed._seed_members) and one matter per demo scenario by demo.seed.matters_seed, which drives each
+(benchdata.members, which made the demo's) and one matter per demo scenario by demo.seed.matters_seed, which drives each
 through flows.services exactly as the pages do (tasks, step records, evidence, meetings, notices,
 objections, notifications, history and ledger leaves). benchdata.cloning then copies those rows to every
 other collective. tests/listing/test_province.py compares a copy with its template row by row.
@@ -21,12 +21,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
 
-from demo.seed import SCENARIOS, SeedReport, _seed_members, matters_seed
+from demo.seed import SCENARIOS, matters_seed
 from flows.models import Matter
 from organizations.models import MeetingRule, Organization, OrganizationKind, Post, Role, RuleBand, RuleVersion
 from organizations.rules import rule_version_seed_defaults
 
 from .cloning import Cloner, capture, high_water
+from .members import members_seed
 
 
 @dataclass(frozen=True)
@@ -189,7 +190,7 @@ def generate(size: str | Size = "small", *, matters: int | None = None, chunk: i
     # The templates, through the services.
     marks = high_water()
     with transaction.atomic():
-        _seed_members(SeedReport(), template, village_number=1)
+        members_seed(template, village_number=1)
     member_rows = capture(marks)
     marks = high_water()
     results = matters_seed(count=len(SCENARIOS), collectives=[template])

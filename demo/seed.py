@@ -1,9 +1,14 @@
-"""The demo county: its places, people and registers (members, assets, funds, resources, contracts, shares),
-and matters driven through the real services.
+"""The demo county: its places, people and registers, loaded from the sample workbooks through the importer, and
+matters driven through the real services.
 
-Used by ``seed_demo`` and ``seed_matters`` (``make demo``). Places, people and registers are
-keyed on codes, usernames and ID numbers and generated from fixed seeds, so a second run finds
-what the first one made instead of doubling it.
+Used by ``seed_demo`` and ``seed_matters`` (``make demo``). The demo is loaded the way a county is: the
+installation makes the city and its system administrator (on the command line, as ``administrator_create``
+would); the system administrator makes the city's county administrator on the accounts page; the county
+administrator imports the tree and every register from ``docs/samples/demo/demo-county.xlsx`` and the system
+administrator the accounts and posts from ``demo-users.xlsx`` (demo/samples.py), each a dry run and then the
+confirmed import, through the services the import pages use. What no workbook holds follows: the rule tables,
+the county's administrators, the incomes recorded before the demo starts, share certificates, and the demo
+password. A workbook already imported (the same file) is not imported again, so a second run adds nothing.
 """
 
 import datetime
@@ -16,11 +21,14 @@ from decimal import Decimal
 from django.contrib.auth import get_user_model
 from django.contrib.auth.hashers import make_password
 from django.contrib.auth.models import AbstractUser
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from flows.models import END, Decision, Matter, MatterStatus, Notice, NoticeKind, PaymentFrequency, Step
+from administration.models import AccountProfile
+from administration.services import account_create, post_grant
+from flows.models import END, Decision, Matter, MatterStatus, Notice, NoticeKind, Step
 from flows.services import (
     VoteInput,
     active_task,
@@ -37,6 +45,8 @@ from flows.services import (
     step_perform,
     task_take,
 )
+from imports import services as imports
+from imports.models import ImportJob, ImportStatus
 from organizations.models import (
     MeetingBody,
     MeetingRule,
@@ -50,31 +60,19 @@ from organizations.models import (
 )
 from organizations.people import display_name
 from organizations.rules import rule_version_in_force, rule_version_seed_defaults
-from registers.contracts import contract_create, contract_total, payment_schedule
 from registers.funds import income_record
-from registers.identity import check_character
 from registers.models import (
     AccountKind,
-    Asset,
-    AssetStatus,
     Contract,
-    ContractKind,
     Direction,
     FundAccount,
     FundMovement,
     Member,
-    MembershipBasis,
-    MemberStatus,
-    Resource,
-    ResourceKind,
     ShareCertificate,
-    ShareKind,
-    ShareLedgerEntry,
-    ShareReason,
 )
-from registers.selectors import id_number_index
-from registers.shares import certificates_reissue, shares_allocate
+from registers.shares import certificates_reissue
 
+from .samples import SAMPLES_DIR, WORKBOOKS, sha256_of, tree_order
 from .scans import scanned_quotation
 
 # Meets the password policy (10 characters, at least three kinds, not the username).
@@ -83,62 +81,32 @@ RULES_EFFECTIVE_FROM = datetime.date(2026, 1, 1)
 # From this amount the demo county asks for an application file (RuleVersion.evidence_threshold).
 DEMO_EVIDENCE_THRESHOLD = Decimal("20000.00")
 
-# --- places -------------------------------------------------------------------------
+# --- places (their rows are in docs/samples/demo/demo-county.xlsx) ---------------------------
 
 COUNTY_CODE, COUNTY_NAME = "DEMO", "示范县"
 TOWNSHIPS = [("DH", "东湖镇"), ("XS", "西山乡")]
 # (code, name, township code)
 VILLAGES = [("DH01", "东湖村", "DH"), ("DH02", "柳树沟村", "DH"), ("XS01", "石门村", "XS")]
 COLLECTIVE_SUFFIX = "-JJ"
+# The city above the demo county, and a second county of the city with one township and one village;
+# its rule table is the city's (it keeps none of its own), the demo county keeps its own.
+CITY_CODE, CITY_NAME = "DEMO-SHI", "示范市"
+SECOND_COUNTY_CODE = "DEMO2"
+CITY_SMALL_UP_TO = Decimal("50000")
 
-# --- people -------------------------------------------------------------------------
+# --- people (the business posts are in docs/samples/demo/demo-users.xlsx) ---------------------
 
-# (username, role, organisation code, surname, given name)
-USERS = [
-    ("sec_dh01", Role.VILLAGE_SECRETARY, "DH01", "王", "建国"),
-    ("cashier_dh01", Role.VILLAGE_CASHIER, "DH01", "李", "秀梅"),
-    ("sup_dh01", Role.VILLAGE_SUPERVISOR, "DH01", "张", "德胜"),
-    ("sec_dh02", Role.VILLAGE_SECRETARY, "DH02", "刘", "志刚"),
-    ("cashier_dh02", Role.VILLAGE_CASHIER, "DH02", "赵", "春燕"),
-    ("sup_dh02", Role.VILLAGE_SUPERVISOR, "DH02", "郭", "振华"),
-    ("sec_xs01", Role.VILLAGE_SECRETARY, "XS01", "杨", "海军"),
-    ("cashier_xs01", Role.VILLAGE_CASHIER, "XS01", "武", "丽娟"),
-    ("sup_xs01", Role.VILLAGE_SUPERVISOR, "XS01", "贾", "福生"),
-    ("officer_dh", Role.TOWNSHIP_OFFICER, "DH", "田", "晓东"),
-    ("leader_dh", Role.TOWNSHIP_LEADER, "DH", "韩", "文斌"),
-    # A second holder of the township leader's post: leader_dh hands tasks to her while away (委托).
-    ("leader2_dh", Role.TOWNSHIP_LEADER, "DH", "蒋", "丽华"),
-    ("officer_xs", Role.TOWNSHIP_OFFICER, "XS", "任", "慧敏"),
-    ("leader_xs", Role.TOWNSHIP_LEADER, "XS", "梁", "宏伟"),
-    ("county_admin", Role.COUNTY_ADMIN, COUNTY_CODE, "薛", "明轩"),
-    ("inspector", Role.DISCIPLINE_INSPECTOR, COUNTY_CODE, "孟", "雪梅"),
-    # The three administrators (三员分立), each on an account of its own.
+# The administrators' posts are made on the command line, never by an import: (username, role, place,
+# surname, given name). The city's system administrator makes the city's county administrator and imports
+# the accounts and posts; the demo county's three (三员分立) each hold an account of their own.
+CITY_SYSADMIN = ("city_sysadmin", Role.SYSTEM_ADMIN, CITY_CODE, "邵", "国栋")
+CITY_COUNTY_ADMIN = ("city_admin", "庞", "立新")
+ADMINISTRATORS = [
     ("sysadmin", Role.SYSTEM_ADMIN, COUNTY_CODE, "阎", "志强"),
     ("secadmin", Role.SECURITY_ADMIN, COUNTY_CODE, "乔", "丽华"),
     ("auditadmin", Role.AUDIT_ADMIN, COUNTY_CODE, "温", "建华"),
 ]
 SUPERUSER = ("admin", "冯", "国强")
-
-# --- the levels above and beside the county (five levels) -----------------------------
-
-# The city above the demo county, and a second county of the city with one township and one village;
-# its rule table is the city's (it keeps none of its own), the demo county keeps its own.
-CITY_CODE, CITY_NAME = "DEMO-SHI", "示范市"
-SECOND_COUNTY_CODE, SECOND_COUNTY_NAME = "DEMO2", "北岭县"
-SECOND_TOWNSHIP = ("BL", "北岭镇")
-SECOND_VILLAGE = ("BL01", "北庄村")
-CITY_SMALL_UP_TO = Decimal("50000")
-SECOND_VILLAGE_NUMBER = 4  # after the demo county's three: keeps ID and account numbers apart
-LEVEL_USERS = [
-    ("city_admin", Role.COUNTY_ADMIN, CITY_CODE, "庞", "立新"),
-    ("city_inspector", Role.DISCIPLINE_INSPECTOR, CITY_CODE, "姚", "文静"),
-    ("county2_admin", Role.COUNTY_ADMIN, SECOND_COUNTY_CODE, "常", "浩"),
-    ("sec_bl01", Role.VILLAGE_SECRETARY, "BL01", "侯", "建军"),
-    ("cashier_bl01", Role.VILLAGE_CASHIER, "BL01", "邢", "秀兰"),
-    ("sup_bl01", Role.VILLAGE_SUPERVISOR, "BL01", "范", "德明"),
-    ("officer_bl", Role.TOWNSHIP_OFFICER, "BL", "段", "晓光"),
-    ("leader_bl", Role.TOWNSHIP_LEADER, "BL", "雷", "振国"),
-]
 
 # The login sheet goes to Chinese-speaking testers whatever state the translation catalogue is in.
 ROLE_LABELS = {
@@ -153,39 +121,22 @@ ROLE_LABELS = {
     Role.SECURITY_ADMIN: "安全管理员",
     Role.AUDIT_ADMIN: "审计管理员",
 }
-
-# --- members ------------------------------------------------------------------------
-
-REGION_CODE = "140123"
-# 14 households, 40 people.
-HOUSEHOLD_SIZES = (4, 3, 2, 4, 3, 3, 2, 3, 4, 2, 3, 2, 3, 2)
-MEMBERS_JOINED_ON = datetime.date(2020, 6, 30)  # the membership confirmation of the 2020 reform
-COMMITTEE_SIZE, PARTY_MEMBERS, REPRESENTATIVES = 5, 9, 9
-SURNAMES = "王李张刘赵郭杨武贾田韩任梁薛阎乔温冯孟牛"
-GIVEN_NAMES = {
-    # (male, born before 1985): the names of each generation differ.
-    (True, True): ["建国", "志刚", "国强", "海军", "永明", "振华", "德胜", "福生", "保平", "金柱", "满仓", "增田"],
-    (False, True): ["秀英", "桂兰", "玉梅", "翠花", "凤英", "改莲", "月娥", "秀珍", "素芳", "爱琴"],
-    (True, False): ["俊杰", "宏伟", "文斌", "晓东", "子轩", "浩然", "宇航", "明轩", "博文", "嘉豪"],
-    (False, False): ["春燕", "丽娟", "晓红", "艳芳", "欣怡", "梓涵", "雨桐", "佳琪", "慧敏", "思雨"],
-}
-
-# --- assets -------------------------------------------------------------------------
-
-# (name, category, quantity, unit price, acquired on, status)
-ASSETS = [
-    ("村集体办公楼", "房屋及建筑物", 1, "680000.00", datetime.date(2012, 5, 20), AssetStatus.IN_USE),
-    ("农用拖拉机", "机器设备", 1, "86000.00", datetime.date(2018, 3, 15), AssetStatus.IN_USE),
-    ("灌溉水泵", "机器设备", 4, "9800.00", datetime.date(2020, 4, 2), AssetStatus.IN_USE),
-    ("办公电脑", "办公设备", 3, "4200.00", datetime.date(2021, 9, 10), AssetStatus.IN_USE),
-    ("旧粮食仓库", "房屋及建筑物", 1, "120000.00", datetime.date(2005, 10, 1), AssetStatus.IDLE),
-    # Leased out below (LEASED_ASSET), so the registers show a lease contract from the start.
-    ("临街门面房", "房屋及建筑物", 1, "260000.00", datetime.date(2015, 8, 1), AssetStatus.IDLE),
+# The order of posts within one place on the login sheet.
+LOGIN_ORDER = [
+    Role.SYSTEM_ADMIN,
+    Role.SECURITY_ADMIN,
+    Role.AUDIT_ADMIN,
+    Role.DISCIPLINE_INSPECTOR,
+    Role.COUNTY_ADMIN,
+    Role.VILLAGE_SECRETARY,
+    Role.VILLAGE_CASHIER,
+    Role.VILLAGE_SUPERVISOR,
+    Role.TOWNSHIP_OFFICER,
+    Role.TOWNSHIP_LEADER,
 ]
 
-# --- funds --------------------------------------------------------------------------
+# --- funds (accounts and opening balances are in the county workbook) -------------------------
 
-BANK_ACCOUNT_NAME, CASH_ACCOUNT_NAME = "农商银行基本存款账户", "库存现金"
 BANK_OPENING_RANGE = (300000, 800000)
 CASH_OPENING = Decimal("8000.00")
 # Income that came in before the demo starts: (account kind, date, payer, purpose, amount range in yuan).
@@ -194,28 +145,13 @@ INCOMES = [
     (AccountKind.BANK, datetime.date(2026, 3, 16), "阳曲县农业农村局", "村集体经济发展扶持资金", (50000, 150000)),
     (AccountKind.CASH, datetime.date(2026, 5, 8), "村民", "集体场地临时占用费", (500, 1500)),
 ]
-
-# --- resources and contracts ----------------------------------------------------------
-
-# (name, kind, location, area in 亩); each collective's areas vary a little around these.
-RESOURCES = [
-    ("东坡耕地", ResourceKind.CULTIVATED, "村东坡，南至机耕路", "126.50"),
-    ("河滩耕地", ResourceKind.CULTIVATED, "河东岸滩地", "48.00"),
-    ("北山集体林地", ResourceKind.FOREST, "村北山坡", "320.00"),
-    ("村南鱼塘", ResourceKind.WATER, "村南水库下游", "22.80"),
-    ("西沟荒地", ResourceKind.WASTELAND, "西沟沟坡", "65.30"),
-]
-# The first resource is already contracted out, the last asset already leased: (start, end, fee per 亩 or rent).
-CONTRACTED_RESOURCE, CONTRACTING_TERM, FEE_PER_MU = 1, (datetime.date(2024, 1, 1), datetime.date(2028, 12, 31)), 600
-LEASED_ASSET, LEASE_TERM, ANNUAL_RENT = len(ASSETS), (datetime.date(2025, 3, 1), datetime.date(2028, 2, 29)), 21600
-# Instalments due up to this day were paid (each an income on the bank account); later ones are still open.
+# Instalments paid before the demo starts (paid on the workbook's 付款计划) are each an income on the bank account.
 PAID_UNTIL = datetime.date(2026, 3, 31)
 
-# --- shares -------------------------------------------------------------------------
+# --- shares (the allocation is in the county workbook) ----------------------------------------
 
 # Members 18 or older on this day got shares in the demo's initial allocation (配股).
 SHARES_ADULT_ON = datetime.date(2026, 1, 1)
-POPULATION_SHARES = 1
 # Labour-age shares (劳龄股) by year of birth: the longer someone has worked for the collective, the more.
 LABOUR_AGE_SHARES = [(1960, 3), (1980, 2), (9999, 1)]
 
@@ -224,110 +160,120 @@ def collective_code(village_code: str) -> str:
     return f"{village_code}{COLLECTIVE_SUFFIX}"
 
 
+def resource_code(collective: Organization, number: int) -> str:
+    return f"{collective.code}-ZY{number:05d}"
+
+
+def asset_code(collective: Organization, number: int) -> str:
+    return f"{collective.code}-ZC{number:05d}"
+
+
+def labour_age_shares(member: Member) -> int:
+    return next(shares for born_before, shares in LABOUR_AGE_SHARES if member.birth_date.year < born_before)
+
+
 @dataclass
 class SeedReport:
     created: Counter = field(default_factory=Counter)
     kept: Counter = field(default_factory=Counter)
 
-    def count(self, kind: str, created: bool) -> None:
-        (self.created if created else self.kept)[kind] += 1
+    def count(self, kind: str, created: bool, number: int = 1) -> None:
+        (self.created if created else self.kept)[kind] += number
 
 
 @transaction.atomic
 def demo_seed(*, password: str = DEFAULT_PASSWORD) -> SeedReport:
     """Create whatever part of the demo county is missing; existing rows are left as they are."""
     report = SeedReport()
-    places = _seed_places(report)
-    if not RuleVersion.objects.filter(county=places[COUNTY_CODE]).exists():
-        version = rule_version_seed_defaults(county=places[COUNTY_CODE], effective_from=RULES_EFFECTIVE_FROM)
+    city = _seed_city(report)
+    city_sysadmin = _administrator(report, *CITY_SYSADMIN)
+    city_admin = _city_county_admin(report, city, city_sysadmin)
+    county_workbook, users_workbook = (SAMPLES_DIR / name for name, _kind in WORKBOOKS)
+    _import(report, county_workbook, WORKBOOKS[0][1], scope=city, user=city_admin)
+    _seed_rules(report, city)
+    _import(report, users_workbook, WORKBOOKS[1][1], scope=city, user=city_sysadmin)
+    for row in ADMINISTRATORS:
+        _administrator(report, *row)
+    _seed_superuser(report)
+    _seed_passwords(report, city, password)
+    county = Organization.objects.get(code=COUNTY_CODE)
+    collectives = Organization.objects.filter(path__startswith=county.path, kind=OrganizationKind.COLLECTIVE)
+    for collective in collectives.order_by("path"):
+        _seed_incomes(report, collective)
+        _seed_certificates(report, collective)
+    return report
+
+
+def _seed_city(report: SeedReport) -> Organization:
+    """The installation's top place; a demo county seeded before the city existed moves under it."""
+    city, created = Organization.objects.get_or_create(
+        code=CITY_CODE, defaults={"name": CITY_NAME, "kind": OrganizationKind.CITY}
+    )
+    report.count("organisations", created)
+    county = Organization.objects.filter(code=COUNTY_CODE).first()
+    if county is not None and county.parent_id != city.pk:
+        county.parent = city
+        county.save()
+    return city
+
+
+def _administrator(report: SeedReport, username: str, role: str, code: str, surname: str, given_name: str):
+    """An administrator's account and post, as ``manage.py administrator_create`` makes them."""
+    user, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"last_name": surname, "first_name": given_name}
+    )
+    report.count("users", created)
+    _post, created = Post.objects.get_or_create(user=user, organization=Organization.objects.get(code=code), role=role)
+    report.count("posts", created)
+    return user
+
+
+def _city_county_admin(report: SeedReport, city: Organization, city_sysadmin):
+    """The city's county administrator, made by its system administrator on the accounts page."""
+    username, surname, given_name = CITY_COUNTY_ADMIN
+    user = get_user_model().objects.filter(username=username).first()
+    report.count("users", user is None)
+    if user is None:
+        user, _password = account_create(
+            actor=city_sysadmin, username=username, last_name=surname, first_name=given_name
+        )
+    held = Post.objects.filter(user=user, organization=city, role=Role.COUNTY_ADMIN).exists()
+    report.count("posts", not held)
+    if not held:
+        post_grant(actor=city_sysadmin, account=user, organization=city, role=Role.COUNTY_ADMIN)
+    return user
+
+
+def _import(report: SeedReport, path, kind: str, *, scope: Organization, user) -> None:
+    """Upload, check and confirm a sample workbook as its administrator would; once per version of the file."""
+    content = path.read_bytes()
+    if ImportJob.objects.filter(kind=kind, sha256=sha256_of(content), status=ImportStatus.APPLIED).exists():
+        report.count("imports", False)
+        return
+    job = imports.import_upload(user=user, scope=scope, kind=kind, uploaded=SimpleUploadedFile(path.name, content))
+    job = imports.import_check(job=job)
+    if job.status != ImportStatus.CHECKED:
+        raise ValueError(f"{path.name} does not import: {job.errors[:5]}")
+    imports.import_confirm(job=job, user=user)
+    job = imports.import_apply(job=job, user=user)
+    if job.status != ImportStatus.APPLIED:
+        raise ValueError(f"{path.name} was not imported: {job.errors[:5] or job.failure}")
+    report.count("imports", True)
+    for sheet, counts in job.summary["counts"].items():
+        report.count(f"{sheet} rows", True, counts.get("create", 0) + counts.get("update", 0))
+        report.count(f"{sheet} rows", False, counts.get("unchanged", 0))
+
+
+def _seed_rules(report: SeedReport, city: Organization) -> None:
+    county = Organization.objects.get(code=COUNTY_CODE)
+    if not RuleVersion.objects.filter(county=county).exists():
+        version = rule_version_seed_defaults(county=county, effective_from=RULES_EFFECTIVE_FROM)
         # The demo county asks for an application file from this amount (the approval page confirms without one).
         version.evidence_threshold = DEMO_EVIDENCE_THRESHOLD
         version.save(update_fields=["evidence_threshold"])
         report.count("rule versions", True)
     else:
         report.count("rule versions", False)
-    _seed_users(report, places, password)
-    _seed_levels(report, places, password)
-    for number, (village_code, _name, _township) in enumerate(VILLAGES, start=1):
-        collective = places[collective_code(village_code)]
-        _seed_members(report, collective, village_number=number)
-        _seed_assets(report, collective)
-        bank = _seed_accounts(report, collective, village_number=number)
-        _seed_resources(report, collective)
-        _seed_contracts(report, collective, bank, village_number=number)
-        _seed_shares(report, collective)
-    return report
-
-
-def _place(report: SeedReport, code: str, name: str, kind: str, parent: Organization | None) -> Organization:
-    organization, created = Organization.objects.get_or_create(
-        code=code, defaults={"name": name, "kind": kind, "parent": parent}
-    )
-    report.count("organisations", created)
-    return organization
-
-
-def _seed_places(report: SeedReport) -> dict[str, Organization]:
-    places = {COUNTY_CODE: _place(report, COUNTY_CODE, COUNTY_NAME, OrganizationKind.COUNTY, None)}
-    for code, name in TOWNSHIPS:
-        places[code] = _place(report, code, name, OrganizationKind.TOWNSHIP, places[COUNTY_CODE])
-    for code, name, township in VILLAGES:
-        village = places[code] = _place(report, code, name, OrganizationKind.VILLAGE, places[township])
-        places[collective_code(code)] = _place(
-            report, collective_code(code), f"{name}股份经济合作社", OrganizationKind.COLLECTIVE, village
-        )
-    return places
-
-
-def _user(report: SeedReport, username: str, surname: str, given_name: str, password_hash: str):
-    user, created = get_user_model().objects.get_or_create(
-        username=username, defaults={"last_name": surname, "first_name": given_name, "password": password_hash}
-    )
-    report.count("users", created)
-    return user
-
-
-def _seed_users(report: SeedReport, places: dict[str, Organization], password: str) -> None:
-    # One hash for every new demo user: each takes about a second to compute, and they share the password anyway.
-    usernames = [row[0] for row in USERS] + [SUPERUSER[0]]
-    missing = get_user_model().objects.filter(username__in=usernames).count() < len(usernames)
-    password_hash = make_password(password) if missing else ""
-    for username, role, code, surname, given_name in USERS:
-        user = _user(report, username, surname, given_name, password_hash)
-        _post, created = Post.objects.get_or_create(user=user, organization=places[code], role=role)
-        report.count("posts", created)
-        if user.is_staff and not user.is_superuser:
-            # Demos seeded before the Django admin became the maintenance superuser's alone gave staff out.
-            user.is_staff = False
-            user.save(update_fields=["is_staff"])
-    username, surname, given_name = SUPERUSER
-    superuser = _user(report, username, surname, given_name, password_hash)
-    if not (superuser.is_staff and superuser.is_superuser):
-        superuser.is_staff = superuser.is_superuser = True
-        superuser.save(update_fields=["is_staff", "is_superuser"])
-
-
-def _seed_levels(report: SeedReport, places: dict[str, Organization], password: str) -> None:
-    """The city above the demo county (its rule table the floor), a second county with a township and a village."""
-    city = places[CITY_CODE] = _place(report, CITY_CODE, CITY_NAME, OrganizationKind.CITY, None)
-    county = places[COUNTY_CODE]
-    if county.parent_id != city.pk:
-        # A demo seeded before the city existed: the county (and everything below it) moves under it.
-        county.parent = city
-        county.save()
-        for code, place in places.items():
-            if code != CITY_CODE:
-                place.refresh_from_db()
-    second = places[SECOND_COUNTY_CODE] = _place(
-        report, SECOND_COUNTY_CODE, SECOND_COUNTY_NAME, OrganizationKind.COUNTY, city
-    )
-    township_code, township_name = SECOND_TOWNSHIP
-    township = places[township_code] = _place(report, township_code, township_name, OrganizationKind.TOWNSHIP, second)
-    village_code, village_name = SECOND_VILLAGE
-    village = places[village_code] = _place(report, village_code, village_name, OrganizationKind.VILLAGE, township)
-    collective = places[collective_code(village_code)] = _place(
-        report, collective_code(village_code), f"{village_name}股份经济合作社", OrganizationKind.COLLECTIVE, village
-    )
     if not RuleVersion.objects.filter(county=city).exists():
         version = rule_version_seed_defaults(county=city, effective_from=RULES_EFFECTIVE_FROM)
         version.note = "市级底线：小额购置和支出至5万元"
@@ -342,143 +288,70 @@ def _seed_levels(report: SeedReport, places: dict[str, Organization], password: 
         report.count("rule versions", True)
     else:
         report.count("rule versions", False)
-    missing = get_user_model().objects.filter(username__in=[row[0] for row in LEVEL_USERS]).count() < len(LEVEL_USERS)
-    password_hash = make_password(password) if missing else ""
-    for username, role, code, surname, given_name in LEVEL_USERS:
-        user = _user(report, username, surname, given_name, password_hash)
-        _post, created = Post.objects.get_or_create(user=user, organization=places[code], role=role)
-        report.count("posts", created)
-    # Members only: the early warnings of the demo (cash over the limit, idle assets) stay in the demo county.
-    _seed_members(report, collective, village_number=SECOND_VILLAGE_NUMBER)
 
 
-def demo_members(*, village_number: int, seed: str) -> list[Member]:
-    """Unsaved members of one collective: households of two or three generations, flags on adults."""
-    rng = random.Random(seed)
-    members = []
-    used_names = set()
-    for size in HOUSEHOLD_SIZES:
-        surname = rng.choice(SURNAMES)
-        head_year = rng.randint(1950, 1985)
-        people = [(surname, True, head_year, MembershipBasis.ORIGINAL)]
-        spouse_surname = rng.choice(SURNAMES.replace(surname, ""))
-        people.append((spouse_surname, False, head_year + rng.randint(-3, 4), MembershipBasis.MARRIAGE))
-        for _child in range(size - 2):
-            earliest = min(head_year + 22, 2010)
-            people.append((surname, rng.random() < 0.5, rng.randint(earliest, 2010), MembershipBasis.ORIGINAL))
-        if size >= 3 and head_year < 1970:
-            # Three generations: the youngest is a grandchild, often still a minor (not on the assembly roster).
-            people[-1] = (surname, rng.random() < 0.5, rng.randint(2006, 2010), MembershipBasis.ORIGINAL)
-        household = ""
-        for person_surname, male, year, basis in people:
-            name = _unique_name(rng, used_names, person_surname, male, year)
-            household = household or f"{name}户"
-            born = datetime.date(year, 1, 1) + datetime.timedelta(days=rng.randrange(365))
-            # The 17th digit is odd for men and even for women (GB 11643).
-            sequence = f"{village_number}{2 * len(members) + int(male):02d}"
-            first_seventeen = f"{REGION_CODE}{born:%Y%m%d}{sequence}"
-            members.append(
-                Member(
-                    name=name,
-                    id_number=first_seventeen + check_character(first_seventeen),
-                    household=household,
-                    basis=basis,
-                    joined_on=MEMBERS_JOINED_ON,
-                )
-            )
-    _assign_flags(rng, members)
-    return members
+def _seed_superuser(report: SeedReport) -> None:
+    username, surname, given_name = SUPERUSER
+    superuser, created = get_user_model().objects.get_or_create(
+        username=username, defaults={"last_name": surname, "first_name": given_name}
+    )
+    report.count("users", created)
+    if not (superuser.is_staff and superuser.is_superuser):
+        superuser.is_staff = superuser.is_superuser = True
+        superuser.save(update_fields=["is_staff", "is_superuser"])
 
 
-def _unique_name(rng: random.Random, used: set[str], surname: str, male: bool, year: int) -> str:
-    names = GIVEN_NAMES[(male, year < 1985)]
-    for _attempt in range(20):
-        name = surname + rng.choice(names)
-        if name not in used:
-            break
-    used.add(name)
-    return name
+def _seed_passwords(report: SeedReport, city: Organization, password: str) -> None:
+    """Every demo account without a password the demo set gets the demo password, and owes no change of it.
+
+    Outside the demo the security administrator sets each imported account's one-time initial password."""
+    users = (
+        get_user_model()
+        .objects.filter(Q(posts__organization__path__startswith=city.path) | Q(username=SUPERUSER[0]))
+        .distinct()
+    )
+    # An administrator made here has no password yet; an imported account an unusable one.
+    waiting = [user for user in users if not user.password or not user.has_usable_password() or _owes_change(user)]
+    report.count("demo passwords", True, len(waiting))
+    if not waiting:
+        return
+    # One hash for every demo user: each takes about a second to compute, and they share the password anyway.
+    password_hash = make_password(password)
+    for user in waiting:
+        user.password = password_hash
+        user.save(update_fields=["password"])
+    AccountProfile.objects.filter(user__in=waiting).update(must_change_password=False)
 
 
-def _assign_flags(rng: random.Random, members: list[Member]) -> None:
-    # Committee members, party members and representatives are grown-ups with some standing.
-    seniors = [member for member in members if member.birth_date.year <= 1990]
-    committee = rng.sample(seniors, COMMITTEE_SIZE)
-    for member in committee:
-        member.is_committee_member = True
-    # Most committee members are party members; the rest of the branch comes from the village.
-    party = committee[:3] + rng.sample([m for m in seniors if m not in committee], PARTY_MEMBERS - 3)
-    for member in party:
-        member.is_party_member = True
-    for member in rng.sample(seniors, REPRESENTATIVES):
-        member.is_representative = True
+def _owes_change(user) -> bool:
+    profile = AccountProfile.objects.filter(user=user).first()
+    return profile is not None and profile.must_change_password
 
 
-def _seed_members(report: SeedReport, collective: Organization, *, village_number: int) -> None:
-    existing = set(Member.objects.filter(organization=collective).values_list("id_number_index", flat=True))
-    for member in demo_members(village_number=village_number, seed=f"members-{collective.code}"):
-        created = id_number_index(member.id_number) not in existing
-        if created:
-            member.organization = collective
-            member.full_clean()
-            member.save()
-        report.count("members", created)
-
-
-def _seed_assets(report: SeedReport, collective: Organization) -> None:
-    for number, (name, category, quantity, unit_price, acquired_on, status) in enumerate(ASSETS, start=1):
-        _asset, created = Asset.objects.get_or_create(
-            code=asset_code(collective, number),
-            defaults={
-                "organization": collective,
-                "name": name,
-                "category": category,
-                "quantity": quantity,
-                "unit_price": Decimal(unit_price),
-                "original_value": Decimal(unit_price) * quantity,
-                "acquired_on": acquired_on,
-                "status": status,
-            },
-        )
-        report.count("assets", created)
-
-
-def _seed_accounts(report: SeedReport, collective: Organization, *, village_number: int) -> FundAccount:
-    """A bank account and the cash box, each with the income recorded before the demo starts; returns the bank."""
+def _seed_incomes(report: SeedReport, collective: Organization) -> None:
+    """The income each account had before the demo starts, and each contract instalment paid by then."""
+    # The amounts are drawn after the account's opening balance and number (made with the workbook).
     rng = random.Random(f"accounts-{collective.code}")
-    opening = Decimal(rng.randrange(BANK_OPENING_RANGE[0], BANK_OPENING_RANGE[1] + 1, 100)).quantize(Decimal("0.01"))
-    accounts = {
-        AccountKind.BANK: _account(
-            report,
-            collective,
-            BANK_ACCOUNT_NAME,
-            kind=AccountKind.BANK,
-            account_number=f"1401230{village_number:02d}{rng.randrange(10**10):010d}",
-            opening_balance=opening,
-        ),
-        AccountKind.CASH: _account(
-            report,
-            collective,
-            CASH_ACCOUNT_NAME,
-            kind=AccountKind.CASH,
-            account_number="",
-            opening_balance=CASH_OPENING,
-        ),
-    }
+    rng.randrange(BANK_OPENING_RANGE[0], BANK_OPENING_RANGE[1] + 1, 100)
+    rng.randrange(10**10)
+    accounts = {account.kind: account for account in FundAccount.objects.filter(organization=collective)}
     for kind, occurred_on, payer, purpose, (low, high) in INCOMES:
         amount = Decimal(rng.randrange(low, high + 1, 100)).quantize(Decimal("0.01"))
         _income(report, accounts[kind], amount=amount, occurred_on=occurred_on, counterparty=payer, purpose=purpose)
-    return accounts[AccountKind.BANK]
-
-
-def _account(report: SeedReport, collective: Organization, name: str, **fields) -> FundAccount:
-    account = FundAccount.objects.filter(organization=collective, name=name).first()
-    report.count("fund accounts", account is None)
-    if account is None:
-        account = FundAccount(organization=collective, name=name, **fields)
-        account.full_clean()
-        account.save()
-    return account
+    contracts = Contract.objects.filter(organization=collective).select_related("resource", "asset").order_by("code")
+    for contract in contracts:
+        purpose = f"{contract.resource.name}承包费" if contract.resource else f"{contract.asset.name}租金"
+        for number, payment in enumerate(contract.payments.order_by("due_on"), start=1):
+            if payment.paid_on is None or payment.paid_on > PAID_UNTIL:
+                continue
+            _income(
+                report,
+                accounts[AccountKind.BANK],
+                amount=payment.amount,
+                occurred_on=payment.paid_on,
+                counterparty=contract.counterparty,
+                purpose=f"{purpose}（合同{contract.code}第{number}期）",
+            )
 
 
 def _income(report: SeedReport, account: FundAccount, *, amount: Decimal, occurred_on, counterparty, purpose) -> None:
@@ -493,128 +366,8 @@ def _income(report: SeedReport, account: FundAccount, *, amount: Decimal, occurr
     report.count("fund movements", not exists)
 
 
-def _seed_resources(report: SeedReport, collective: Organization) -> None:
-    rng = random.Random(f"resources-{collective.code}")
-    for number, (name, kind, location, area) in enumerate(RESOURCES, start=1):
-        scaled = (Decimal(area) * Decimal(rng.randrange(80, 121)) / 100).quantize(Decimal("0.01"))
-        _resource, created = Resource.objects.get_or_create(
-            code=resource_code(collective, number),
-            defaults={"organization": collective, "name": name, "kind": kind, "location": location, "area_mu": scaled},
-        )
-        report.count("resources", created)
-
-
-def resource_code(collective: Organization, number: int) -> str:
-    return f"{collective.code}-ZY{number:05d}"
-
-
-def asset_code(collective: Organization, number: int) -> str:
-    return f"{collective.code}-ZC{number:05d}"
-
-
-def _seed_contracts(report: SeedReport, collective: Organization, bank: FundAccount, *, village_number: int) -> None:
-    """One resource contracted and one asset leased through the contract register, past instalments paid."""
-    place = collective.parent.name.removesuffix("村") if collective.parent_id else collective.name
-    resource = Resource.objects.get(code=resource_code(collective, CONTRACTED_RESOURCE))
-    start, end = CONTRACTING_TERM
-    _contract(
-        report,
-        bank,
-        kind=ContractKind.CONTRACTING,
-        subject={"resource": resource},
-        counterparty=f"{place}丰收种植专业合作社",
-        start_date=start,
-        end_date=end,
-        annual_amount=(resource.area_mu * FEE_PER_MU).quantize(Decimal("0.01")),
-        trading_reference=f"SXNCJY-2023-{village_number:02d}017",
-        purpose=f"{resource.name}承包费",
-    )
-    asset = Asset.objects.get(code=asset_code(collective, LEASED_ASSET))
-    start, end = LEASE_TERM
-    _contract(
-        report,
-        bank,
-        kind=ContractKind.LEASE,
-        subject={"asset": asset},
-        counterparty=f"{place}惠民超市",
-        start_date=start,
-        end_date=end,
-        annual_amount=Decimal(ANNUAL_RENT),
-        trading_reference=f"SXNCJY-2025-{village_number:02d}003",
-        purpose=f"{asset.name}租金",
-    )
-
-
-def _contract(
-    report: SeedReport,
-    bank: FundAccount,
-    *,
-    kind: str,
-    subject: dict,
-    start_date: datetime.date,
-    end_date: datetime.date,
-    annual_amount: Decimal,
-    purpose: str,
-    **fields,
-) -> Contract:
-    # Keyed on the subject: the resource or asset has its demo contract already, whatever its number.
-    contract = Contract.objects.filter(kind=kind, **subject).first()
-    report.count("contracts", contract is None)
-    if contract is None:
-        schedule = payment_schedule(start_date, end_date, annual_amount, PaymentFrequency.YEARLY)
-        contract = contract_create(
-            organization=bank.organization,
-            kind=kind,
-            start_date=start_date,
-            end_date=end_date,
-            amount=contract_total(start_date=start_date, end_date=end_date, annual_amount=annual_amount),
-            schedule=schedule,
-            **subject,
-            **fields,
-        )
-    for number, payment in enumerate(contract.payments.order_by("due_on"), start=1):
-        if payment.due_on > PAID_UNTIL:
-            continue
-        if payment.paid_on is not None:
-            report.count("fund movements", False)
-        else:
-            _income(
-                report,
-                bank,
-                amount=payment.amount,
-                occurred_on=payment.due_on,
-                counterparty=contract.counterparty,
-                purpose=f"{purpose}（合同{contract.code}第{number}期）",
-            )
-            payment.paid_on = payment.due_on
-            payment.save(update_fields=["paid_on"])
-    return contract
-
-
-def labour_age_shares(member: Member) -> int:
-    return next(shares for born_before, shares in LABOUR_AGE_SHARES if member.birth_date.year < born_before)
-
-
-def _adult(member: Member) -> bool:
-    return member.birth_date <= SHARES_ADULT_ON.replace(year=SHARES_ADULT_ON.year - 18)
-
-
-def _seed_shares(report: SeedReport, collective: Organization) -> None:
-    """The initial allocation to every active adult member, then a certificate for each holder without one."""
-    allocated = set(
-        ShareLedgerEntry.objects.filter(organization=collective, reason=ShareReason.ALLOCATION).values_list(
-            "member_id", flat=True
-        )
-    )
-    members = Member.objects.filter(organization=collective, status=MemberStatus.ACTIVE).order_by("pk")
-    for member in members:
-        if not _adult(member):
-            continue
-        created = member.pk not in allocated
-        if created:
-            shares_allocate(member=member, kind=ShareKind.POPULATION, shares=POPULATION_SHARES)
-            shares_allocate(member=member, kind=ShareKind.LABOUR_AGE, shares=labour_age_shares(member))
-        report.count("share allocations", created)
+def _seed_certificates(report: SeedReport, collective: Organization) -> None:
+    """A certificate for each holder of the imported allocation without one."""
     certified = set(
         ShareCertificate.objects.filter(member__organization=collective).values_list("member_id", flat=True)
     )
@@ -645,14 +398,15 @@ def demo_logins() -> list[Login]:
     top = Organization.objects.filter(code=CITY_CODE).first() or Organization.objects.filter(code=COUNTY_CODE).first()
     if top is None:
         return []
-    order = {role: position for position, (_u, role, *_rest) in enumerate(USERS + LEVEL_USERS)}
+    order = {role: position for position, role in enumerate(LOGIN_ORDER)}
     posts = Post.objects.filter(organization__path__startswith=top.path).select_related("user", "organization")
     above_townships = (OrganizationKind.PROVINCE, OrganizationKind.CITY, OrganizationKind.COUNTY)
+    places = tree_order(top)
     posts = sorted(
         posts,
         key=lambda post: (
             post.organization.kind in above_townships,
-            post.organization.path,
+            places[post.organization_id],
             order.get(post.role, 99),
             post.user.username,
         ),

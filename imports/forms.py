@@ -12,8 +12,9 @@ class UploadForm(forms.Form):
     scope = forms.TypedChoiceField(label=_("For"), coerce=int)
     file = forms.FileField(label=_("Workbook (.xlsx)"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
 
-    def __init__(self, *args, scopes, **kwargs):
+    def __init__(self, *args, scopes, kinds, **kwargs):
         super().__init__(*args, **kwargs)
+        self.fields["kind"].choices = [(kind, ImportKind(kind).label) for kind in kinds]
         self.scopes = {scope.pk: scope for scope in scopes}
         self.fields["scope"].choices = [(scope.pk, scope.name) for scope in scopes]
         if len(scopes) == 1:

@@ -10,12 +10,17 @@ import sys
 from collections import defaultdict
 from dataclasses import replace
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db.models import Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from organizations.models import Organization, OrganizationKind
+from administration.log import current_request, security_log
+from administration.models import EventKind
+from administration.services import ROLES_AT, account_open, accounts_under
+from organizations.models import ADMINISTRATOR_ROLES, Organization, OrganizationKind, Post, Role
 from protection.masking import mask_id_number
 from registers.identity import validate_id_number
 from registers.models import (
@@ -67,6 +72,8 @@ class Importer:
     kind: str
     sheets: tuple[SheetSpec, ...] = ()
     keeps_pending = False
+    # Who runs it: the county administrator (registers), or the system administrator (accounts, 三员分立).
+    roles = frozenset({Role.COUNTY_ADMIN})
 
     @property
     def title(self) -> str:
@@ -1192,6 +1199,175 @@ class ShareImporter(Importer):
         return write
 
 
+# --- accounts and their posts -------------------------------------------------------------------
+
+# The file's words for the business posts; an administrator's post is made only on the command line.
+ROLE_WORDS = {
+    "村党组织书记": Role.VILLAGE_SECRETARY,
+    "村报账员": Role.VILLAGE_CASHIER,
+    "村务监督委员会主任": Role.VILLAGE_SUPERVISOR,
+    "乡镇农经站工作人员": Role.TOWNSHIP_OFFICER,
+    "乡镇分管领导": Role.TOWNSHIP_LEADER,
+    "县级管理员": Role.COUNTY_ADMIN,
+    "纪检监察": Role.DISCIPLINE_INSPECTOR,
+}
+USER_SHEET = SheetSpec(
+    "用户",
+    (
+        Column(
+            "username",
+            "用户名",
+            c.text(150),
+            gettext_lazy("The login name: letters, digits and @ . + - _ only, unique in the product."),
+            "sec_df",
+            text_format=True,
+        ),
+        Column("last_name", "姓", c.text(150), gettext_lazy("Family name."), "张"),
+        Column("first_name", "名", c.text(150), gettext_lazy("Given name."), "建国"),
+        Column(
+            "organization",
+            "单位编码",
+            c.code_text(40),
+            gettext_lazy(
+                "The organisation of the post: its code or its unified social credit code, as in the administrative "
+                "tree."
+            ),
+            "HX-DF",
+            text_format=True,
+        ),
+        Column(
+            "role",
+            "岗位",
+            c.choice(ROLE_WORDS),
+            gettext_lazy("The post held there; village posts at a village, township posts at a township."),
+            "村党组织书记",
+            allowed=_words(ROLE_WORDS),
+        ),
+    ),
+    gettext_lazy(
+        "One row per account, matched by username; an import adds posts and never removes one. A new account "
+        "cannot log in until the security administrator sets its one-time initial password, which it must change "
+        "at its first login."
+    ),
+)
+USER_HEADERS = {"username": "用户名", "last_name": "姓", "first_name": "名"}
+
+
+class UserImporter(Importer):
+    kind = ImportKind.USERS
+    sheets = (USER_SHEET,)
+    roles = frozenset({Role.SYSTEM_ADMIN})
+
+    def plan(self, ctx, spec, rows):
+        ready = []
+        for row in rows:
+            if row.failed or not ctx.first_time(row, "user", row.get("username"), "username"):
+                continue
+            organization = self._organization(ctx, row)
+            if organization is None:
+                continue
+            if row.get("role") not in ROLES_AT.get(organization.kind, ()):
+                ctx.row_problem(
+                    row,
+                    "role",
+                    _("A %(role)s post cannot be held at %(name)s, a %(kind)s.")
+                    % {
+                        "role": Role(row.get("role")).label,
+                        "name": organization.name,
+                        "kind": organization.get_kind_display(),
+                    },
+                )
+                continue
+            ready.append((row, organization))
+        usernames = [row.get("username") for row, _org in ready]
+        users = get_user_model().objects.filter(username__in=usernames)
+        found = {user.username: user for user in users}
+        in_scope = set(accounts_under(ctx.scope).filter(username__in=usernames).values_list("pk", flat=True))
+        held = set(Post.objects.filter(user__in=users).values_list("user_id", "organization_id", "role"))
+        administrators = {user_id for user_id, _org, role in held if role in ADMINISTRATOR_ROLES}
+        changes = []
+        for row, organization in ready:
+            existing = found.get(row.get("username"))
+            if existing is not None and (existing.is_superuser or existing.pk in administrators):
+                ctx.row_problem(
+                    row, "username", _("This is an administrator's account: it is managed on the command line.")
+                )
+                continue
+            if existing is not None and existing.pk not in in_scope:
+                ctx.row_problem(row, "username", _("This username belongs to an account outside your jurisdiction."))
+                continue
+            values = {name: row.get(name) for name in USER_HEADERS}
+            if existing is None:
+                values["password"] = make_password(None)
+            label = f"{row.get('username')} {row.get('last_name')}{row.get('first_name')}"
+            change = plan_instance(
+                ctx, row, existing=existing, model=get_user_model(), values=values, headers=USER_HEADERS, label=label
+            )
+            if change is None:
+                continue
+            role = row.get("role")
+            new_post = existing is None or (existing.pk, organization.pk, role) not in held
+            if new_post:
+                change.fields.append(("岗位", None, f"{organization.name} {ROLE_WORDS_BY_ROLE[role]}"))
+                if change.action == "unchanged":
+                    change.action = "update"
+            change.write = self._writer(ctx, change, organization, role if new_post else None)
+            changes.append(change)
+        return changes
+
+    def _organization(self, ctx, row):
+        key = row.get("organization")
+        organization = None
+        if len(key) == 18:
+            organization = Organization.objects.filter(credit_code=key).first()
+        organization = organization or ctx.organization(key)
+        if organization is None:
+            ctx.row_problem(
+                row,
+                "organization",
+                _("No organisation has the code or credit code %(code)s: import the administrative tree first.")
+                % {"code": key},
+            )
+        elif not ctx.within_scope(organization):
+            ctx.row_problem(row, "organization", _("%(name)s lies outside your jurisdiction.") % {"name": organization})
+        else:
+            return organization
+        return None
+
+    def _writer(self, ctx, change, organization, role):
+        def write():
+            user = change.instance
+            if change.instance.pk is None:
+                user = account_open(
+                    username=user.username,
+                    last_name=user.last_name,
+                    first_name=user.first_name,
+                    home=ctx.scope,
+                    created_by=ctx.user,
+                    password=None,
+                )
+                self._log(ctx, EventKind.USER_CHANGED, _("Account created: %(account)s") % {"account": user}, user)
+            elif any(header in USER_HEADERS.values() for header, _old, _new in change.fields):
+                user.save(update_fields=["last_name", "first_name"])
+            if role is not None:
+                post = Post(user=user, organization=organization, role=role)
+                post.full_clean()
+                post._change_reason = ctx.reason
+                post._history_user = ctx.user
+                post.save()
+                self._log(ctx, EventKind.POST_GRANTED, _("Post granted: %(post)s") % {"post": post}, post, organization)
+
+        return write
+
+    def _log(self, ctx, kind, description, obj, organization=None):
+        # In a request the security log's receivers see the saves; the worker that imports has none.
+        if current_request() is None:
+            security_log(kind=kind, description=description, actor=ctx.user, obj=obj, organization=organization)
+
+
+ROLE_WORDS_BY_ROLE = _reverse(ROLE_WORDS)
+
+
 class CountyImporter(Importer):
     """Every kind in one workbook, in the order they depend on each other; each sheet may be left out."""
 
@@ -1226,4 +1402,4 @@ _PARTS = [
     AccountImporter(),
     ShareImporter(),
 ]
-IMPORTERS = {importer.kind: importer for importer in [CountyImporter(_PARTS), *_PARTS]}
+IMPORTERS = {importer.kind: importer for importer in [CountyImporter(_PARTS), *_PARTS, UserImporter()]}

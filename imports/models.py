@@ -14,6 +14,8 @@ class ImportKind(models.TextChoices):
     CONTRACTS = "contracts", _("Contracts and payment schedules")
     SHARES = "shares", _("Share set-up and allocations")
     ACCOUNTS = "accounts", _("Fund accounts and opening balances")
+    # The system administrator's: accounts and their business posts (三员分立).
+    USERS = "users", _("Accounts and posts")
 
 
 class ImportStatus(models.TextChoices):

@@ -10,23 +10,53 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from organizations.jurisdiction import can_act, require_act
-from organizations.models import Organization, OrganizationKind, Role
+from administration.services import within
+from organizations.jurisdiction import can_act, require_act, user_posts
+from organizations.models import ADMINISTRATOR_ROLES, Organization, OrganizationKind, Role
 
 from . import engine
-from .importers import IMPORTERS
-from .models import ImportJob, ImportStatus, Register, RegisterBaseline
+from .importers import IMPORTERS, UserImporter
+from .models import ImportJob, ImportKind, ImportStatus, Register, RegisterBaseline
 from .workbooks import check_workbook_file
 
 logger = logging.getLogger(__name__)
 
-# Who imports: the county administrator (the business administrator), for organisations in their jurisdiction.
+# Who imports registers: the county administrator (the business administrator), for organisations in their
+# jurisdiction; accounts and posts are the system administrator's (each importer's ``roles``).
 IMPORT_ROLES = frozenset({Role.COUNTY_ADMIN})
+ACCOUNT_IMPORT_ROLES = UserImporter.roles
 
 
-def import_scopes(user) -> list[Organization]:
-    """The organisations the user imports for: those of their county administrator posts."""
-    return [post.organization for post in user.posts.select_related("organization") if post.role in IMPORT_ROLES]
+def import_scopes(user, roles=None) -> list[Organization]:
+    """The organisations the user imports for: those of their posts in one of the roles (any importer's)."""
+    roles = roles if roles is not None else frozenset().union(*(importer.roles for importer in IMPORTERS.values()))
+    return [post.organization for post in user.posts.select_related("organization") if post.role in roles]
+
+
+def import_kinds(user) -> list[str]:
+    """The kinds of workbook the user may import, in the order of ImportKind."""
+    held = {post.role for post in user.posts.all()}
+    return [kind for kind in ImportKind.values if kind in IMPORTERS and IMPORTERS[kind].roles & held]
+
+
+def kind_roles(kind: str) -> frozenset:
+    return IMPORTERS[kind].roles
+
+
+def may_import(user, scope: Organization, kind: str) -> bool:
+    """Whether the user imports this kind for the scope: a business post covering it (organizations'
+    door), or, for accounts, a system administrator's post above it (administration's door)."""
+    roles = kind_roles(kind)
+    if roles & ADMINISTRATOR_ROLES:
+        return any(within(scope, post) for post in user_posts(user) if post.role in roles)
+    return can_act(user, scope, roles)
+
+
+def require_import(user, scope: Organization, kind: str) -> None:
+    if not may_import(user, scope, kind):
+        if kind_roles(kind) & ADMINISTRATOR_ROLES:
+            raise PermissionDenied
+        require_act(user, scope, kind_roles(kind))  # announces the refusal
 
 
 def _digest(uploaded) -> str:
@@ -40,9 +70,9 @@ def _digest(uploaded) -> str:
 
 def import_upload(*, user, scope: Organization, kind: str, uploaded) -> ImportJob:
     """Keep the uploaded workbook as a new job; the dry run is queued by the caller (tasks.check_import)."""
-    require_act(user, scope, IMPORT_ROLES)
     if kind not in IMPORTERS:
         raise ValidationError({"kind": _("Choose what the workbook holds.")})
+    require_import(user, scope, kind)
     check_workbook_file(uploaded)
     job = ImportJob(
         kind=kind,
@@ -99,7 +129,7 @@ def import_check(*, job: ImportJob) -> ImportJob:
 
 def import_confirm(*, job: ImportJob, user) -> ImportJob:
     """Mark a checked job as confirmed; the import itself runs in the worker (tasks.apply_import)."""
-    require_act(user, job.scope, IMPORT_ROLES)
+    require_import(user, job.scope, job.kind)
     updated = ImportJob.objects.filter(pk=job.pk, status=ImportStatus.CHECKED).update(
         status=ImportStatus.APPLYING, progress=0, confirmed_by=user, heartbeat_at=timezone.now()
     )
@@ -113,7 +143,7 @@ def import_apply(*, job: ImportJob, user) -> ImportJob:
     """Write every row in one transaction, each with history naming the import; nothing when any row is wrong."""
     if job.status != ImportStatus.APPLYING:
         return job  # a message delivered twice, or a job nobody confirmed
-    if not can_act(user, job.scope, IMPORT_ROLES):
+    if not may_import(user, job.scope, job.kind):
         raise PermissionDenied
     try:
         with transaction.atomic():

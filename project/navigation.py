@@ -14,7 +14,7 @@ from documents.review import FLAG_READER_ROLES, LOG_READER_ROLES
 from flows.delegation import DELEGABLE_ROLES
 from flows.models import Step
 from flows.services import HOLDER_ROLES, STEP_ROLES
-from imports.services import IMPORT_ROLES
+from imports.services import ACCOUNT_IMPORT_ROLES, IMPORT_ROLES
 from organizations.jurisdiction import READ_ONLY_ROLES, user_posts
 from organizations.models import ADMINISTRATOR_ROLES, Role
 from oversight.views import OVERSIGHT_ROLES
@@ -82,6 +82,7 @@ ENTRIES = [
     Entry("oversight", _("Rule tables"), "rulebook:index", RULE_READER_ROLES, "nav-rules"),
     Entry("admin", _("Accounts and posts"), "administration:accounts", frozenset({Role.SYSTEM_ADMIN})),
     Entry("admin", _("Organisations"), "administration:organizations", frozenset({Role.SYSTEM_ADMIN})),
+    Entry("admin", _("Import accounts from Excel"), "imports:home", ACCOUNT_IMPORT_ROLES, "nav-account-imports"),
     Entry("admin", _("Security policy"), "administration:policy", frozenset({Role.SECURITY_ADMIN})),
     Entry("admin", _("Lockouts"), "administration:lockouts", frozenset({Role.SECURITY_ADMIN})),
     Entry("admin", _("Sessions"), "administration:sessions", frozenset({Role.SECURITY_ADMIN})),

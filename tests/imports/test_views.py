@@ -29,9 +29,9 @@ def post_upload(client, world, uploaded, kind="members"):
     return client.post(reverse("imports:home"), {"kind": kind, "scope": world.county.pk, "file": uploaded})
 
 
-@pytest.mark.parametrize("kind", ["tree", "members", "assets", "resources", "contracts", "shares", "accounts"])
+@pytest.mark.parametrize("kind", ["tree", "members", "assets", "resources", "contracts", "shares", "accounts", "users"])
 def test_every_template_has_headers_an_example_row_and_an_explanation(client, world, kind):
-    client.force_login(world.county_admin)
+    client.force_login(world.system_admin if kind == "users" else world.county_admin)
     response = client.get(reverse("imports:template", args=[kind]))
     assert response.status_code == 200
     workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)))
@@ -89,7 +89,8 @@ def test_a_file_that_is_not_a_workbook_gets_a_form_error(client, world):
     assert not ImportJob.objects.exists()
 
 
-@pytest.mark.parametrize("persona", ["secretary_a1", "leader_a", "inspector", "system_admin"])
+# The system administrator imports accounts only (tests/imports/test_users.py).
+@pytest.mark.parametrize("persona", ["secretary_a1", "leader_a", "inspector", "security_admin"])
 def test_only_the_county_administrator_imports(client, world, persona):
     client.force_login(getattr(world, persona))
     assert client.get(reverse("imports:home")).status_code == 403
