@@ -87,6 +87,13 @@ def is_administrator(user) -> bool:
     return Post.objects.filter(user=user, role__in=ADMINISTRATOR_ROLES).exists()
 
 
+def administrators_among(user_ids) -> set[int]:
+    """Which of these accounts hold an administrator's post (one query)."""
+    return set(
+        Post.objects.filter(user_id__in=user_ids, role__in=ADMINISTRATOR_ROLES).values_list("user_id", flat=True)
+    )
+
+
 def accounts_in_scope(post: Post):
     """Accounts whose every post lies under the administrator's place, or with no post and made there."""
     return accounts_under(post.organization)

@@ -9,7 +9,6 @@ from django.contrib.auth import get_user_model, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from documents.models import LedgerKind
+from listing.keyset import Sorting, SortKey, bounded_count, page_from_request
 from organizations.models import Organization, Post, Role
 from registers.exports import Column, xlsx_response
 
@@ -39,6 +39,16 @@ from .policy import current_policy
 
 User = get_user_model()
 PAGE_SIZE = 50
+# Keyset pages (listing.keyset): accounts by username, the log newest first; the primary key breaks ties.
+ACCOUNT_SORTING = Sorting(keys=[SortKey("username", "username")], default="username")
+EVENT_SORTING = Sorting(keys=[SortKey("at", "at")], default="-at")
+
+
+def _page(request, queryset, sorting: Sorting):
+    """The keyset page the URL asks for; ``page.extra["found"]`` counts the rows up to "1,000+"."""
+    page = page_from_request(request, queryset.order_by(), sorting=sorting, size=PAGE_SIZE)
+    page.extra["found"] = bounded_count(queryset)
+    return page
 
 
 def administrator(role: str):
@@ -107,9 +117,7 @@ def accounts(request, post):
     if request.method == "POST" and form.is_valid():
         account, password = services.account_create(actor=request.user, **form.cleaned_data)
         return render(request, "administration/initial_password.html", {"account": account, "password": password})
-    page = Paginator(services.accounts_in_scope(post).prefetch_related("posts__organization"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    page = _page(request, services.accounts_in_scope(post).prefetch_related("posts__organization"), ACCOUNT_SORTING)
     return render(
         request,
         "administration/accounts.html",
@@ -207,11 +215,14 @@ def session_end(request, post, pk: int):
 
 @administrator(Role.SECURITY_ADMIN)
 def security_accounts(request, post):
-    accounts_page = Paginator(services.accounts_in_scope(post), PAGE_SIZE).get_page(request.GET.get("page"))
-    with_device = set(TOTPDevice.objects.filter(confirmed=True).values_list("user_id", flat=True))
+    accounts_page = _page(request, services.accounts_in_scope(post), ACCOUNT_SORTING)
+    # Two queries for the page's accounts, not one per account.
+    shown = [account.pk for account in accounts_page]
+    with_device = set(TOTPDevice.objects.filter(confirmed=True, user_id__in=shown).values_list("user_id", flat=True))
+    administrators = services.administrators_among(shown)
     for account in accounts_page:
         account.has_mfa = account.pk in with_device
-        account.administrator = services.is_administrator(account)
+        account.administrator = account.pk in administrators
     return render(request, "administration/security_accounts.html", {"post": post, "page": accounts_page})
 
 
@@ -247,7 +258,7 @@ def security_log(request, post):
     form, events = _events(request, post)
     if events is None:
         return render(request, "administration/security_log.html", {"form": form, "page": None}, status=400)
-    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = _page(request, events, EVENT_SORTING)
     return render(
         request,
         "administration/security_log.html",

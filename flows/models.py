@@ -637,7 +637,11 @@ class Notification(models.Model):
         ordering = ["-pk"]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            # The notification centre's keyset order: one person's rows, newest first.
+            models.Index(fields=["recipient", "id"], name="notification_recipient_id"),
+        ]
 
     def __str__(self):
         return self.title

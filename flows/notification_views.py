@@ -1,18 +1,21 @@
 """The notification centre and the live stream's HTTP fallback. A user only ever reaches their own rows."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from listing.keyset import Sorting, SortKey, page_from_request
+
 from . import notifications
 from .models import TRANSIENT_KINDS, Notification
 
 STATES = ("unread", "read", "all")
 PAGE_SIZE = 30
+# Newest first by id (keyset pages: a deep page costs what the first does; no count of a user's rows).
+NOTIFICATION_SORTING = Sorting(keys=[SortKey("id", "pk")], default="-id")
 
 
 def _safe_next(request, url: str) -> str:
@@ -36,7 +39,7 @@ def notification_centre(request):
         rows = rows.filter(read_at__isnull=True)
     elif state == "read":
         rows = rows.filter(read_at__isnull=False)
-    page = Paginator(rows.order_by("-pk"), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = page_from_request(request, rows.order_by(), sorting=NOTIFICATION_SORTING, size=PAGE_SIZE)
     return render(request, "flows/notifications.html", {"page": page, "state": state, "states": STATES})
 
 

@@ -7,6 +7,11 @@ values" in the same order, with the primary key as the tiebreak, so the order is
 no row is shown twice or skipped when rows arrive meanwhile, and no OFFSET makes the database count
 its way to a deep page. There is no page number and no total: both need a count of every row.
 
+A column may sort by several expressions at once (a compound key, such as a register's collective, then
+household, then name): ``SortKey("household", ("organization_id", "household", "name"))``; an element
+written ``"-start_date"`` runs the other way from the rest, as in a model's ``Meta.ordering``. A page's
+rows may be model instances or the dicts of a ``values()`` query (then the tiebreak names a value).
+
 Sort expressions must not be NULL (wrap a nullable column in ``Coalesce``): SQL compares NULL with
 nothing, so a row with a NULL key would fall out of every page after the first.
 """
@@ -41,11 +46,19 @@ class SortKey:
     """One sortable column: its name in the URL, the expression it sorts by, and its header."""
 
     name: str
-    expression: str | Expression
+    expression: str | Expression | tuple[str | Expression, ...]
     label: str | Promise = ""
 
-    def as_expression(self) -> Expression:
-        return F(self.expression) if isinstance(self.expression, str) else self.expression
+    def as_expressions(self) -> list[tuple[Expression, bool]]:
+        """(expression, reversed) for each part of the key; a reversed part sorts against the key's direction."""
+        parts = self.expression if isinstance(self.expression, tuple) else (self.expression,)
+        expressions = []
+        for part in parts:
+            if isinstance(part, str):
+                expressions.append((F(part.removeprefix("-")), part.startswith("-")))
+            else:
+                expressions.append((part, False))
+        return expressions
 
 
 @dataclass(frozen=True)
@@ -205,10 +218,13 @@ def keyset_page(
     """
     sort = sorting.normalise(sort)
     key, descending = sorting.parse(sort)
-    aliases = [_ALIAS.format(0), _ALIAS.format(1)]
-    order = [descending, descending]  # the tiebreak follows the column's direction
+    parts = key.as_expressions()
+    aliases = [_ALIAS.format(position) for position in range(len(parts) + 1)]
+    # Each part goes the column's direction (or against it, if reversed); the tiebreak follows the column.
+    order = [descending != reversed_ for _expression, reversed_ in parts] + [descending]
     unsorted = queryset
-    queryset = queryset.annotate(**{aliases[0]: key.as_expression(), aliases[1]: F(sorting.tiebreak)})
+    expressions = [expression for expression, _reversed in parts] + [F(sorting.tiebreak)]
+    queryset = queryset.annotate(**dict(zip(aliases, expressions, strict=True)))
 
     backwards = bool(before) and not after
     cursor = before if backwards else after
@@ -229,6 +245,8 @@ def keyset_page(
         rows.reverse()
 
     def cursor_of(row) -> str:
+        if isinstance(row, dict):
+            return encode_cursor(sort, [row[alias] for alias in aliases])
         return encode_cursor(sort, [getattr(row, alias) for alias in aliases])
 
     if backwards and not rows:
@@ -263,5 +281,10 @@ COUNT_LIMIT = 1000
 
 
 def bounded_count(queryset: QuerySet, limit: int = COUNT_LIMIT) -> int:
-    """The number of rows, counted no further than ``limit + 1`` (one query; the database stops there)."""
-    return queryset.order_by().prefetch_related(None).values("pk")[: limit + 1].count()
+    """The number of rows, counted no further than ``limit + 1`` (one query; the database stops there).
+
+    A grouped query (a ``values()`` with sums, one row per group) is counted by its groups as it stands."""
+    queryset = queryset.order_by().prefetch_related(None)
+    if queryset.query.group_by is None:
+        queryset = queryset.values("pk")
+    return queryset[: limit + 1].count()

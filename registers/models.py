@@ -59,6 +59,8 @@ class Member(models.Model):
 
     class Meta:
         ordering = ["organization", "household", "name"]
+        # The register's keyset order, collective first (registers.views.MEMBER_SORTING).
+        indexes = [models.Index(fields=["organization", "household", "name", "id"], name="member_place_household")]
         constraints = [
             models.UniqueConstraint(fields=["organization", "id_number_index"], name="unique_member_id_number"),
         ]
@@ -107,6 +109,7 @@ class Asset(models.Model):
 
     class Meta:
         ordering = ["organization", "code"]
+        indexes = [models.Index(fields=["organization", "code", "id"], name="asset_place_code")]
         verbose_name = _("asset")
         verbose_name_plural = _("assets")
 
@@ -143,6 +146,7 @@ class FundAccount(models.Model):
 
     class Meta:
         ordering = ["organization", "name"]
+        indexes = [models.Index(fields=["organization", "name", "id"], name="fundaccount_place_name")]
         verbose_name = _("fund account")
         verbose_name_plural = _("fund accounts")
 
@@ -176,6 +180,7 @@ class FundMovement(models.Model):
 
     class Meta:
         ordering = ["-occurred_on", "-pk"]
+        indexes = [models.Index(fields=["account", "occurred_on", "id"], name="movement_account_occurred")]
         constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="movement_amount_positive")]
         verbose_name = _("fund movement")
         verbose_name_plural = _("fund movements")
@@ -213,6 +218,7 @@ class Resource(models.Model):
 
     class Meta:
         ordering = ["organization", "code"]
+        indexes = [models.Index(fields=["organization", "code", "id"], name="resource_place_code")]
         verbose_name = _("resource")
         verbose_name_plural = _("resources")
 
@@ -255,6 +261,7 @@ class Contract(models.Model):
 
     class Meta:
         ordering = ["organization", "-start_date", "code"]
+        indexes = [models.Index(fields=["organization", "-start_date", "code", "id"], name="contract_place_start")]
         constraints = [
             models.CheckConstraint(condition=models.Q(end_date__gt=models.F("start_date")), name="contract_term"),
         ]
@@ -428,6 +435,7 @@ class ShareLedgerEntry(models.Model):
 
     class Meta:
         ordering = ["recorded_at", "pk"]
+        indexes = [models.Index(fields=["organization", "recorded_at", "id"], name="share_entry_place_recorded")]
         constraints = [models.CheckConstraint(condition=~models.Q(change=0), name="share_change_nonzero")]
         verbose_name = _("share ledger entry")
         verbose_name_plural = _("share ledger")
@@ -552,7 +560,10 @@ class EarlyWarning(models.Model):
         verbose_name = _("early warning")
         verbose_name_plural = _("early warnings")
         constraints = [models.UniqueConstraint(fields=["rule", "subject_key"], name="one_warning_per_subject")]
-        indexes = [models.Index(fields=["handled_at", "level"])]
+        indexes = [
+            models.Index(fields=["handled_at", "level"]),
+            models.Index(fields=["organization", "raised_at", "id"], name="warning_place_raised"),
+        ]
 
     def __str__(self):
         return self.title

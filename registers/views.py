@@ -1,14 +1,14 @@
 """The register pages (台账): lists with filters, pagination and Excel export, and a page per record.
 
 Every queryset goes through the jurisdiction door: lists show only rows under the user's posts, and
-a record outside them is a 404. Lists run a fixed number of queries whatever the number of rows.
+a record outside them is a 404. Lists run a fixed number of queries whatever the number of rows: keyset
+pages in each register's own order (listing.keyset; no OFFSET) and a count that stops at "1,000+".
 """
 
 import datetime
 from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.db.models import DecimalField, ExpressionWrapper, F, Q, QuerySet, Sum
 from django.http import QueryDict
 from django.shortcuts import render
@@ -17,6 +17,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from flows.models import Disposal, Leasing, ResourceContracting
+from listing.keyset import KeysetPage, Sorting, SortKey, bounded_count, page_from_request
 from organizations.jurisdiction import get_for_user, visible, visible_organizations
 from organizations.models import OrganizationKind
 from protection.fields import BlindIndexField
@@ -85,8 +86,28 @@ def _collective_filter(request, queryset: QuerySet, field: str = "organization")
     return queryset, {"collectives": collectives, "collective": collective}
 
 
-def _page(request, queryset, size: int = PAGE_SIZE):
-    return Paginator(queryset, size).get_page(request.GET.get("page"))
+# Each register in its own order, collective first (the jurisdiction-first indexes of migration 0012 follow
+# it); the primary key breaks ties. The collective is its id: a page seeks along the index, not a join.
+ASSET_SORTING = Sorting(keys=[SortKey("code", ("organization_id", "code"))], default="code")
+RESOURCE_SORTING = Sorting(keys=[SortKey("code", ("organization_id", "code"))], default="code")
+CONTRACT_SORTING = Sorting(keys=[SortKey("start", ("organization_id", "-start_date", "code"))], default="start")
+MEMBER_SORTING = Sorting(keys=[SortKey("household", ("organization_id", "household", "name"))], default="household")
+FUND_ACCOUNT_SORTING = Sorting(keys=[SortKey("name", ("organization_id", "name"))], default="name")
+MOVEMENT_SORTING = Sorting(keys=[SortKey("occurred", "occurred_on")], default="-occurred")
+SHARE_LEDGER_SORTING = Sorting(keys=[SortKey("recorded", "recorded_at")], default="-recorded")
+# Holdings are grouped rows (dicts), one per member: the member's id is the tiebreak.
+HOLDINGS_SORTING = Sorting(
+    keys=[SortKey("household", ("organization__name", "member__household", "member__name"))],
+    default="household",
+    tiebreak="member_id",
+)
+
+
+def _page(request, queryset: QuerySet, sorting: Sorting, size: int = PAGE_SIZE) -> KeysetPage:
+    """The keyset page the URL asks for; ``page.extra["found"]`` counts the rows up to "1,000+"."""
+    page = page_from_request(request, queryset.order_by(), sorting=sorting, size=size)
+    page.extra["found"] = bounded_count(queryset)
+    return page
 
 
 # --- history -----------------------------------------------------------------------
@@ -162,7 +183,7 @@ def _assets(request) -> tuple[QuerySet, dict]:
 @login_required
 def asset_list(request):
     assets, filters = _assets(request)
-    return render(request, "registers/asset_list.html", {"page": _page(request, assets), **filters})
+    return render(request, "registers/asset_list.html", {"page": _page(request, assets, ASSET_SORTING), **filters})
 
 
 @login_required
@@ -214,7 +235,7 @@ def _fund_accounts(request) -> tuple[QuerySet, dict]:
 @login_required
 def fund_account_list(request):
     accounts, filters = _fund_accounts(request)
-    page = _page(request, accounts)
+    page = _page(request, accounts, FUND_ACCOUNT_SORTING)
     for account in page:
         account.income, account.payments, account.balance = map(
             exports.cents, (account.income, account.payments, account.balance)
@@ -260,7 +281,7 @@ def fund_account_detail(request, pk: int):
     context = {
         "account": account,
         "balance": fund_balance(account),
-        "page": _page(request, movements),
+        "page": _page(request, movements, MOVEMENT_SORTING),
         "totals": {key: exports.cents(value) for key, value in totals.items()},
         # Movements are shown above; the history adds the account's own changes and any later edit of a movement.
         "history": record_history(
@@ -308,7 +329,9 @@ def _resources(request) -> tuple[QuerySet, dict]:
 @login_required
 def resource_list(request):
     resources, filters = _resources(request)
-    return render(request, "registers/resource_list.html", {"page": _page(request, resources), **filters})
+    return render(
+        request, "registers/resource_list.html", {"page": _page(request, resources, RESOURCE_SORTING), **filters}
+    )
 
 
 @login_required
@@ -367,7 +390,9 @@ def _contracts(request) -> tuple[QuerySet, dict]:
 @login_required
 def contract_list(request):
     contracts, filters = _contracts(request)
-    return render(request, "registers/contract_list.html", {"page": _page(request, contracts), **filters})
+    return render(
+        request, "registers/contract_list.html", {"page": _page(request, contracts, CONTRACT_SORTING), **filters}
+    )
 
 
 @login_required
@@ -433,7 +458,7 @@ def _members(request) -> tuple[QuerySet, dict]:
 @login_required
 def member_list(request):
     members, filters = _members(request)
-    page = _page(request, members, MEMBER_PAGE_SIZE)
+    page = _page(request, members, MEMBER_SORTING, MEMBER_PAGE_SIZE)
     for member in page:
         member.masked_id_number = masked_id_number(member.id_number)
     return render(request, "registers/member_list.html", {"page": page, **filters})
@@ -502,7 +527,9 @@ def _share_ledger(request) -> tuple[QuerySet, dict]:
 @login_required
 def share_ledger(request):
     entries, filters = _share_ledger(request)
-    return render(request, "registers/share_ledger.html", {"page": _page(request, entries), **filters})
+    return render(
+        request, "registers/share_ledger.html", {"page": _page(request, entries, SHARE_LEDGER_SORTING), **filters}
+    )
 
 
 @login_required
@@ -540,7 +567,7 @@ def _share_holdings(request) -> tuple[QuerySet, dict]:
 @login_required
 def share_holdings(request):
     rows, filters = _share_holdings(request)
-    page = _page(request, rows)
+    page = _page(request, rows, HOLDINGS_SORTING)
     for row in page:
         row["shares"] = [row[kind] for kind in ShareKind.values]
     return render(request, "registers/share_holdings.html", {"page": page, **filters})

@@ -9,14 +9,14 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db.models import Count, QuerySet
+from django.db.models import QuerySet
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 
+from listing.keyset import Sorting, SortKey, bounded_count, page_from_request
 from organizations.jurisdiction import (
     TOWNSHIP_ROLES,
     business_posts,
@@ -31,6 +31,8 @@ from .models import EarlyWarning, WarningLevel, WarningRule
 from .warnings import RULE_EXPLANATIONS, WarningAlreadyHandled, warning_handle
 
 PAGE_SIZE = 50
+# Newest first, the primary key breaking ties (keyset pages: a deep page costs what the first does).
+WARNING_SORTING = Sorting(keys=[SortKey("raised", "raised_at")], default="-raised")
 OPEN, HANDLED, ALL = "open", "handled", "all"
 
 
@@ -135,11 +137,14 @@ def warning_list(request):
         context = {"form": form, "page": None, "counts": [], "state": OPEN, "rules": _rule_list()}
         return render(request, "registers/warning_list.html", context, status=400)
     warnings = form.filter(_warnings_for(request.user))
-    per_level = dict(warnings.order_by().values_list("level").annotate(count=Count("pk")))
-    counts = [(value, label, per_level.get(value, 0)) for value, label in WarningLevel.choices]
-    if form.cleaned_data["level"]:
-        warnings = warnings.filter(level=form.cleaned_data["level"])
-    page = Paginator(warnings, PAGE_SIZE).get_page(request.GET.get("page"))
+    # One bounded count per colour ("1,000+"): no count reads every warning of a province.
+    counts = [(value, label, bounded_count(warnings.filter(level=value))) for value, label in WarningLevel.choices]
+    level = form.cleaned_data["level"]
+    if level:
+        warnings = warnings.filter(level=level)
+    page = page_from_request(request, warnings.order_by(), sorting=WARNING_SORTING, size=PAGE_SIZE)
+    # The colours' counts add up to the list's: past the limit whenever one of them is.
+    page.extra["found"] = sum(count for value, _label, count in counts if not level or value == level)
     context = {
         "form": form,
         "page": page,

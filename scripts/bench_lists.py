@@ -13,6 +13,7 @@ Without DATABASE_URL it tries postgres://postgres@127.0.0.1:5432/postgres and sk
 """
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
@@ -42,6 +43,9 @@ def main() -> int:
     parser.add_argument("--size", default="small", choices=["small", "medium", "large", "full"])
     parser.add_argument("--matters", type=int, default=None, help="matters in the province (overrides the size)")
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument(
+        "--warnings", type=int, default=20, help="early warnings written per collective when the province has none"
+    )
     parser.add_argument("--keepdb", action="store_true")
     args = parser.parse_args()
 
@@ -71,6 +75,48 @@ def main() -> int:
         teardown_test_environment()
 
 
+def next_page(client, url: str) -> str:
+    """The URL of the page after ``url``'s first (keyset cursor), or ``url`` itself when it has one page."""
+    page = client.get(url).context["page"]
+    if page is None or not page.has_next:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}after={page.next_cursor}"
+
+
+def add_warnings(per_collective: int) -> tuple[float, int]:
+    """Early warnings of every colour and rule for each collective, raised over the last year, some handled."""
+    from django.utils import timezone
+
+    from organizations.models import Organization, OrganizationKind
+    from registers.models import EarlyWarning, WarningLevel, WarningRule
+
+    started = time.monotonic()
+    now = timezone.now()
+    levels, rules = list(WarningLevel.values), list(WarningRule.values)
+    collectives = list(Organization.objects.filter(kind=OrganizationKind.COLLECTIVE).values_list("pk", flat=True))
+    rows = [
+        EarlyWarning(
+            organization_id=collective,
+            level=levels[number % len(levels)],
+            rule=rules[number % len(rules)],
+            subject_key=f"bench:{collective}:{number}",
+            title="库存现金超限",
+            detail="库存现金超过限额",
+            handled_at=now if number % 3 == 0 else None,
+            handling="已核实并处理" if number % 3 == 0 else "",
+        )
+        for collective in collectives
+        for number in range(per_collective)
+    ]
+    EarlyWarning.objects.bulk_create(rows, batch_size=5000)
+    # raised_at is auto_now_add: spread it over a year afterwards, many rows sharing one moment.
+    for number in range(per_collective):
+        EarlyWarning.objects.filter(subject_key__endswith=f":{number}").update(
+            raised_at=now - datetime.timedelta(days=number * 365 // max(per_collective, 1))
+        )
+    return time.monotonic() - started, len(rows)
+
+
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -86,6 +132,7 @@ def run(args) -> int:
     from benchdata.province import PASSWORD, generate
     from flows.models import Matter, Notice
     from organizations.models import Organization, OrganizationKind, Role
+    from registers.models import EarlyWarning
 
     if not Matter.objects.exists():
         started = time.monotonic()
@@ -101,6 +148,9 @@ def run(args) -> int:
             f"= {rate:.0f} matters/s, {rows / province.copy_seconds:.0f} rows/s; "
             f"1M matters would take about {1_000_000 / rate / 60:.0f} min at this rate"
         )
+    if not EarlyWarning.objects.exists():
+        seconds, written = add_warnings(args.warnings)
+        print(f"wrote {written} early warnings in {seconds:.0f} s")
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     del PASSWORD
@@ -125,6 +175,8 @@ def run(args) -> int:
     low, high = int(sample.amount * 8 / 10), int(sample.amount * 12 / 10) + 1
     since = (sample.created_at.date()).isoformat()
     search = reverse("documents:archive_search")
+    members = reverse("registers:member_list")
+    warnings = reverse("registers:warning_list")
     pages = [
         ("inbox (township leader)", leader, reverse("flows:inbox")),
         ("matter list (township leader)", leader, reverse("flows:matter_list")),
@@ -135,7 +187,14 @@ def run(args) -> int:
             inspector,
             f"{search}?all=on&amount_min={low}&amount_max={high}&date_field=applied&date_from={since}",
         ),
-        ("member register (village secretary)", secretary, reverse("registers:member_list")),
+        ("member register (village secretary)", secretary, members),
+        ("member register, page 2 (village secretary)", secretary, next_page(secretary, members)),
+        ("member register, whole township (township leader)", leader, members),
+        ("contract register (township leader)", leader, reverse("registers:contract_list")),
+        ("share ledger (township leader)", leader, reverse("registers:share_ledger")),
+        ("early warnings, all (township leader)", leader, f"{warnings}?state=all"),
+        ("early warnings, page 2 (township leader)", leader, next_page(leader, f"{warnings}?state=all")),
+        ("early warnings, all (county inspector)", inspector, f"{warnings}?state=all"),
         ("one village's board (public)", public, reverse("board:village", args=[village.pk])),
         ("board index (public)", public, reverse("board:index")),
     ]
@@ -166,7 +225,10 @@ def run(args) -> int:
             reference_times.append(time.perf_counter() - started)
     ref = p95(reference_times)
     notices = Notice.objects.count()
-    print(f"\n{matters} matters, {notices} notices; {args.repeats} requests each; PostgreSQL {connection.pg_version}")
+    print(
+        f"\n{matters} matters, {notices} notices, {EarlyWarning.objects.count()} early warnings; "
+        f"{args.repeats} requests each; PostgreSQL {connection.pg_version}"
+    )
     print(f"reference: primary-key lookup of one matter, p95 {ref * 1000:.2f} ms\n")
     print(f"{'page':<56} {'p95 ms':>8} {'median':>8} {'queries':>8} {'× ref':>8}")
     for name, _client, _url in pages:

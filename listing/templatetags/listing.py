@@ -1,10 +1,11 @@
 """Links of a sorted, filtered, keyset-paged list: the filter state stays in the URL, so any view can be
-bookmarked and shared. ``{% sort_header "amount" label %}``, ``{% keyset_pager page %}``, ``{% query_with a=1 %}``."""
+bookmarked and shared. ``{% sort_header "amount" label %}``, ``{% keyset_pager page %}``, ``{% query_with a=1 %}``,
+and ``{% row_count found %}`` or ``{{ found|bounded }}`` for a count made by ``bounded_count`` ("1,000+")."""
 
 from django import template
 from django.utils.html import format_html
 
-from ..keyset import CURSOR_PARAMS, SORT_PARAM
+from ..keyset import COUNT_LIMIT, CURSOR_PARAMS, SORT_PARAM
 
 register = template.Library()
 
@@ -56,3 +57,14 @@ def keyset_pager(context, page) -> dict:
         "previous_url": _query(request, {"after": None, "before": page.previous_cursor}) if page.has_previous else "",
         "next_url": _query(request, {"before": None, "after": page.next_cursor}) if page.has_next else "",
     }
+
+
+@register.filter
+def bounded(count: int) -> str:
+    """A count from ``bounded_count``: the number, or "1,000+" when it stopped counting."""
+    return f"{COUNT_LIMIT:,}+" if count > COUNT_LIMIT else str(count)
+
+
+@register.inclusion_tag("listing/row_count.html")
+def row_count(found: int) -> dict:
+    return {"found": found, "more": found > COUNT_LIMIT, "shown": bounded(found)}

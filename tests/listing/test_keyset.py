@@ -5,10 +5,18 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
-from django.db.models import F
+from django.db.models import Count, F
 from django.test.utils import CaptureQueriesContext
 
-from listing.keyset import InvalidCursor, Sorting, SortKey, decode_cursor, encode_cursor, keyset_page
+from listing.keyset import (
+    InvalidCursor,
+    Sorting,
+    SortKey,
+    bounded_count,
+    decode_cursor,
+    encode_cursor,
+    keyset_page,
+)
 from organizations.models import Organization, OrganizationKind
 from registers.models import Member
 from tests.factories import MemberFactory, OrganizationFactory
@@ -27,11 +35,11 @@ def places():
     return [OrganizationFactory(name=f"村{index % 4}", code=f"K{index:03d}") for index in range(23)]
 
 
-def walk(queryset, sort: str, size: int) -> list:
+def walk(queryset, sort: str, size: int, sorting: Sorting = SORTING) -> list:
     """Every row, following "next" from the first page."""
     rows, after = [], ""
     for _ in range(100):
-        page = keyset_page(queryset, sorting=SORTING, sort=sort, after=after, size=size)
+        page = keyset_page(queryset, sorting=sorting, sort=sort, after=after, size=size)
         rows.extend(page.rows)
         if not page.has_next:
             return rows
@@ -39,15 +47,15 @@ def walk(queryset, sort: str, size: int) -> list:
     raise AssertionError("never reached the last page")
 
 
-def walk_back(queryset, sort: str, size: int) -> list:
+def walk_back(queryset, sort: str, size: int, sorting: Sorting = SORTING) -> list:
     """Every row, from the last page back through "previous"."""
     pages = []
-    page = keyset_page(queryset, sorting=SORTING, sort=sort, size=size)
+    page = keyset_page(queryset, sorting=sorting, sort=sort, size=size)
     while page.has_next:
-        page = keyset_page(queryset, sorting=SORTING, sort=sort, after=page.next_cursor, size=size)
+        page = keyset_page(queryset, sorting=sorting, sort=sort, after=page.next_cursor, size=size)
     pages.append(page.rows)
     while page.has_previous:
-        page = keyset_page(queryset, sorting=SORTING, sort=sort, before=page.previous_cursor, size=size)
+        page = keyset_page(queryset, sorting=sorting, sort=sort, before=page.previous_cursor, size=size)
         pages.append(page.rows)
     assert page.is_first
     return [row for rows in reversed(pages) for row in rows]
@@ -131,3 +139,59 @@ def test_a_cursor_keeps_each_kind_of_value():
         decode_cursor(cursor, sort="amount", width=6)
     with pytest.raises(InvalidCursor):
         decode_cursor(cursor, sort="-amount", width=2)
+
+
+COMPOUND = Sorting(keys=[SortKey("household", ("organization_id", "-household", "name"))], default="household")
+
+
+@pytest.mark.parametrize("sort", ["household", "-household"])
+@pytest.mark.parametrize("size", [1, 4, 7])
+def test_a_compound_key_sorts_by_each_part_a_reversed_part_the_other_way(db, sort, size):
+    collectives = [OrganizationFactory(kind=OrganizationKind.COLLECTIVE) for _ in range(2)]
+    members = [
+        MemberFactory(organization=collectives[n % 2], household=f"H{n % 3}", name=f"N{n % 2}") for n in range(17)
+    ]
+    queryset = Member.objects.filter(organization__in=collectives)
+    ascending = sorted(members, key=lambda m: (m.organization_id, m.pk))  # the first part and the tiebreak
+    ascending = sorted(ascending, key=lambda m: m.name)
+    ascending = sorted(ascending, key=lambda m: m.household, reverse=True)
+    ascending = sorted(ascending, key=lambda m: m.organization_id)
+    expected = ascending if sort == "household" else list(reversed(ascending))
+    assert walk(queryset, sort, size, COMPOUND) == expected
+    assert walk_back(queryset, sort, size, COMPOUND) == expected
+
+
+def test_a_compound_cursor_does_not_fit_a_simple_key(db):
+    collective = OrganizationFactory(kind=OrganizationKind.COLLECTIVE)
+    for _ in range(4):
+        MemberFactory(organization=collective)
+    queryset = Member.objects.filter(organization=collective)
+    first = keyset_page(queryset, sorting=COMPOUND, sort="household", size=2)
+    assert len(decode_cursor(first.next_cursor, sort="household", width=4)) == 4  # three parts and the tiebreak
+    second = keyset_page(queryset, sorting=COMPOUND, sort="household", after=first.next_cursor, size=2)
+    assert not second.is_first and set(second.rows).isdisjoint(first.rows)
+    page = keyset_page(queryset, sorting=SORTING, sort="name", after=encode_cursor("name", ["x", 1, 2, 3]), size=2)
+    assert page.is_first
+
+
+def test_grouped_rows_page_by_a_value_and_are_counted_by_group(db):
+    collective = OrganizationFactory(kind=OrganizationKind.COLLECTIVE)
+    for n in range(9):
+        MemberFactory(organization=collective, household=f"H{n % 4}")
+    grouped = (
+        Member.objects.filter(organization=collective)
+        .values("household")
+        .annotate(people=Count("pk"))
+        .order_by("household")
+    )
+    sorting = Sorting(keys=[SortKey("people", "people")], default="-people", tiebreak="household")
+    rows, after = [], ""
+    while True:
+        page = keyset_page(grouped, sorting=sorting, sort="-people", after=after, size=1)
+        rows.extend((row["household"], row["people"]) for row in page)
+        if not page.has_next:
+            break
+        after = page.next_cursor
+    assert rows == [("H0", 3), ("H3", 2), ("H2", 2), ("H1", 2)]
+    assert bounded_count(grouped) == 4
+    assert bounded_count(grouped, limit=2) == 3
