@@ -172,8 +172,12 @@ class ObjectionLookupForm(forms.Form):
     )
 
 
+def lookup_counter_key(address: str) -> str:
+    return "board:lookups:" + services.client_key_for(address)
+
+
 def _lookup_allowed(request) -> bool:
-    key = "board:lookups:" + services.client_key_for(request.META.get("REMOTE_ADDR", ""))
+    key = lookup_counter_key(request.META.get("REMOTE_ADDR", ""))
     if cache.add(key, 1, timeout=3600):
         return True
     try:

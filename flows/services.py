@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.db.models.signals import m2m_changed
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
@@ -915,12 +915,15 @@ def publication_open(*, matter: Matter, step: str) -> Notice:
 
     kind, publish_step = PUBLICATION_NODES[step]
     now = timezone.now()
+    # The board and the archive read the notice as posted: in the installation's language, not the poster's.
+    with translation.override(settings.LANGUAGE_CODE):
+        title, body = f"{NoticeKind(kind).label}：{matter.title}", _notice_body(matter, kind)
     notice = Notice.objects.create(
         matter=matter,
         organization=matter.organization,
         kind=kind,
-        title=f"{NoticeKind(kind).label}：{matter.title}",
-        body=_notice_body(matter, kind),
+        title=title,
+        body=body,
         published_at=now,
         ends_at=now + datetime.timedelta(days=matter.rule_version.publication_days),
     )
@@ -964,7 +967,10 @@ def publication_close(*, matter: Matter, notice: Notice) -> None:
     notice.closed_at = timezone.now()
     notice.save()  # in full: the notice was just read with the matter, and the log takes it from here
     step = publication_step(notice.kind)
-    _record(matter, step, Decision.DONE, opinion=_("Publication period ended with no open objection."))
+    # Written by beat or by whoever's request closed it: the archive keeps it in the installation's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        opinion = _("Publication period ended with no open objection.")
+    _record(matter, step, Decision.DONE, opinion=opinion)
     matter.next_step = step_after(matter, step)
     matter.save()
 

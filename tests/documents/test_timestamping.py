@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from django.utils import translation
 
 from documents.ledger_tasks import sequence_ledger
 from documents.ledger_verify import ledger_verify
@@ -138,6 +139,7 @@ def test_a_swapped_time_stamp_is_found(tsa):
     sequence_ledger.delay().get()
     first, second = TreeHead.objects.order_by("size")
     TreeHead.objects.filter(pk=second.pk).update(tsa_token=first.tsa_token)
-    result = ledger_verify()
+    with translation.override("en"):
+        result = ledger_verify()
     assert not result.ok
     assert "time-stamp" in result.reason
