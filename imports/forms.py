@@ -30,3 +30,13 @@ class UploadForm(forms.Form):
 
     def clean_scope(self):
         return self.scopes[self.cleaned_data["scope"]]
+
+
+class PasswordsAgainForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_(
+            "Reset the passwords again: the sheet given before stops working for every account that has not yet "
+            "chosen its own password."
+        ),
+        error_messages={"required": _("Tick the box to reset the passwords again.")},
+    )

@@ -10,14 +10,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from administration.services import within
+from administration.services import accounts_in_scope, initial_passwords_issue, require_administrator, within
 from organizations.jurisdiction import can_act, require_act, user_posts
 from organizations.models import ADMINISTRATOR_ROLES, Organization, OrganizationKind, Role
 
 from . import engine
-from .importers import IMPORTERS, UserImporter
+from .columns import CellError
+from .importers import IMPORTERS, USER_SHEET, UserImporter
 from .models import ImportJob, ImportKind, ImportStatus, Register, RegisterBaseline
-from .workbooks import check_workbook_file
+from .workbooks import check_workbook_file, open_workbook, read_sheet
 
 logger = logging.getLogger(__name__)
 
@@ -209,3 +210,80 @@ def imports_resume(*, older_than: datetime.timedelta) -> list[tuple[str, int]]:
         if claimed:
             found.append(("check" if job.status == ImportStatus.CHECKING else "apply", job.pk))
     return found
+
+
+# --- the security administrator: initial passwords of an import's accounts -------------------------
+
+
+def password_jobs(post):
+    """The confirmed imports of accounts in the security administrator's area, newest first."""
+    return ImportJob.objects.filter(
+        kind=ImportKind.USERS, status=ImportStatus.APPLIED, scope__path__startswith=post.organization.path
+    ).select_related("scope", "applied_by")
+
+
+def job_usernames(job: ImportJob) -> list[str]:
+    """The usernames on the job's workbook, as its import read them (rows the import refused are not there:
+    a confirmed import had none)."""
+    parse = USER_SHEET.by_key["username"].parse
+    usernames = []
+    with job.file.open("rb") as file:
+        workbook = open_workbook(file)
+        try:
+            for _number, raw in read_sheet(workbook, USER_SHEET, lambda *problem: None):
+                if raw.get("username") is None:
+                    continue
+                try:
+                    usernames.append(parse(raw["username"]))
+                except CellError:
+                    continue  # not a row the import made
+        finally:
+            workbook.close()
+    return usernames
+
+
+def require_password_job(job: ImportJob) -> None:
+    """A confirmed import of accounts, or a ValidationError saying what the job is instead."""
+    if job.kind != ImportKind.USERS:
+        # Said without the workbook's name or kind: a register import is no business of the security administrator.
+        raise ValidationError(
+            _(
+                "Import #%(number)s is not an import of accounts: initial passwords are issued only for an import "
+                "of accounts and posts."
+            )
+            % {"number": job.pk},
+            code="not_accounts",
+        )
+    if job.status != ImportStatus.APPLIED:
+        raise ValidationError(
+            _(
+                "Import #%(number)s is not imported (%(status)s): initial passwords are issued once the system "
+                "administrator has confirmed it and its accounts are made."
+            )
+            % {"number": job.pk, "status": job.get_status_display()}
+        )
+
+
+def job_accounts(post, job: ImportJob):
+    """The job's accounts that the security administrator looks after (their area), by username."""
+    return accounts_in_scope(post).filter(username__in=job_usernames(job)).select_related("account_profile")
+
+
+def job_initial_passwords(*, actor, job: ImportJob, again: bool = False) -> list[tuple]:
+    """One-time passwords for the job's accounts (``initial_passwords_issue``): (account, password) pairs."""
+    post = require_administrator(actor, Role.SECURITY_ADMIN)
+    if not within(job.scope, post):
+        raise PermissionDenied
+    require_password_job(job)
+    source = (_("import #%(number)s: %(name)s") % {"number": job.pk, "name": job.original_name})[:200]
+    issued = initial_passwords_issue(actor=actor, accounts=list(job_accounts(post, job)), source=source, again=again)
+    if not issued and again:
+        raise ValidationError(_("Every account of this import has already chosen its own password: nothing to reset."))
+    if not issued:
+        raise ValidationError(
+            _(
+                "The initial passwords of this import were already issued: the sheet is given only once. To give "
+                "new ones, reset them again below; the earlier passwords then stop working."
+            )
+        )
+    return issued

@@ -12,4 +12,7 @@ urlpatterns = [
     path("jobs/<int:pk>/confirm/", views.job_confirm, name="job_confirm"),
     path("jobs/<int:pk>/report.xlsx", views.job_report, name="job_report"),
     path("baselines/", views.baselines, name="baselines"),
+    path("initial-passwords/", views.password_jobs, name="password_jobs"),
+    path("initial-passwords/<int:pk>/", views.initial_passwords, name="initial_passwords"),
+    path("initial-passwords/<int:pk>/again/", views.initial_passwords_again, name="initial_passwords_again"),
 ]

@@ -1,4 +1,5 @@
-"""The import pages: templates to download, the upload, the dry-run report, the confirmation, the baselines.
+"""The import pages: templates to download, the upload, the dry-run report, the confirmation, the baselines,
+and the security administrator's initial passwords for an import's accounts.
 
 County administrators open them for the registers (IMPORT_ROLES), system administrators for accounts and
 posts; each sees only the kinds and jobs that are theirs, and a job or a collective outside the organisation
@@ -10,21 +11,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, JsonResponse
-from django.shortcuts import redirect, render
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from administration.services import BUSINESS_ROLES, require_administrator
 from organizations.jurisdiction import get_for_user
-from organizations.models import Organization, OrganizationKind
+from organizations.models import Organization, OrganizationKind, Post, Role
 from project.jobs import enqueue
 from registers.exports import XLSX_CONTENT_TYPE
 
 from . import services, tasks
-from .forms import UploadForm
+from .forms import PasswordsAgainForm, UploadForm
 from .importers import IMPORTERS
 from .models import ImportJob, ImportKind, Register, RegisterBaseline
-from .workbooks import error_report, template_workbook
+from .workbooks import error_report, initial_password_sheet, template_workbook
 
 ERRORS_PER_PAGE = 200
 
@@ -187,3 +191,103 @@ def baselines(request):
         for collective in page
     ]
     return render(request, "imports/baselines.html", {"rows": rows, "page": page, "registers": Register.choices})
+
+
+# --- the security administrator: initial passwords of an import's accounts -------------------------
+# Here rather than in administration/, which sits below the importer and may not read its jobs.
+
+
+@login_required
+def password_jobs(request):
+    post = require_administrator(request.user, Role.SECURITY_ADMIN)
+    jobs = Paginator(services.password_jobs(post), 50).get_page(request.GET.get("page"))
+    return render(request, "imports/password_jobs.html", {"post": post, "jobs": jobs})
+
+
+def _password_job(post, pk: int) -> ImportJob:
+    """Any job of the security administrator's area (a wrong kind is explained, not hidden); others are a 404."""
+    jobs = ImportJob.objects.filter(scope__path__startswith=post.organization.path)
+    return get_object_or_404(jobs.select_related("scope", "applied_by"), pk=pk)
+
+
+def _password_page(request, post, job, *, message="", again_form=None, status=200):
+    context = {"post": post, "job": job, "message": message, "again_form": again_form or PasswordsAgainForm()}
+    try:
+        services.require_password_job(job)
+    except ValidationError as error:
+        context["problem"] = " ".join(error.messages)
+        if error.code == "not_accounts":
+            # Not the security administrator's to read: only the refusal, not the job.
+            return render(request, "imports/initial_passwords.html", {"problem": context["problem"]}, status=404)
+        status = 400 if request.method == "POST" else status
+    else:
+        accounts = list(services.job_accounts(post, job))
+        waiting = [account for account in accounts if not account.has_usable_password()]
+        issued = [account for account in accounts if account.has_usable_password() and _owes_change(account)]
+        context.update(
+            accounts=len(accounts),
+            waiting=len(waiting),
+            issued=len(issued),
+            chosen=len(accounts) - len(waiting) - len(issued),
+        )
+    return render(request, "imports/initial_passwords.html", context, status=status)
+
+
+def _owes_change(account) -> bool:
+    profile = getattr(account, "account_profile", None)
+    return profile is not None and profile.must_change_password
+
+
+def _sheet_response(request, job: ImportJob, issued: list[tuple]) -> HttpResponse:
+    places: dict[int, list[str]] = {}
+    posts = Post.objects.filter(user__in=[account for account, _password in issued], role__in=BUSINESS_ROLES)
+    for held in posts.select_related("organization").order_by("organization__path", "pk"):
+        places.setdefault(held.user_id, []).append(held.organization.name)
+    rows = [
+        (account.username, f"{account.last_name}{account.first_name}", "、".join(places.get(account.pk, [])), password)
+        for account, password in issued
+    ]
+    issued_line = _(
+        "Issued by %(who)s on %(when)s for %(count)s accounts. The sheet is kept nowhere: it cannot be "
+        "downloaded again."
+    ) % {
+        "who": request.user.get_username(),
+        "when": date_format(timezone.localtime(), "Y-m-d H:i"),
+        "count": len(rows),
+    }
+    title = _("One-time passwords of import #%(number)s (%(name)s)") % {"number": job.pk, "name": job.original_name}
+    content = initial_password_sheet(rows, title=title, issued=issued_line)
+    response = HttpResponse(content, content_type=XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = f'attachment; filename="initial-passwords-{job.pk}.xlsx"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+def initial_passwords(request, pk: int):
+    """The job's accounts and their initial passwords; a POST issues them once, as a sheet to download."""
+    post = require_administrator(request.user, Role.SECURITY_ADMIN)
+    job = _password_job(post, pk)
+    if request.method != "POST":
+        return _password_page(request, post, job)
+    try:
+        issued = services.job_initial_passwords(actor=request.user, job=job)
+    except ValidationError as error:
+        return _password_page(request, post, job, message=" ".join(error.messages), status=409)
+    return _sheet_response(request, job, issued)
+
+
+@login_required
+@require_POST
+def initial_passwords_again(request, pk: int):
+    """A fresh, explicit reset of the job's passwords not yet changed (a lost sheet): a new sheet, logged again."""
+    post = require_administrator(request.user, Role.SECURITY_ADMIN)
+    job = _password_job(post, pk)
+    form = PasswordsAgainForm(request.POST)
+    if not form.is_valid():
+        return _password_page(request, post, job, again_form=form, status=400)
+    try:
+        issued = services.job_initial_passwords(actor=request.user, job=job, again=True)
+    except ValidationError as error:
+        return _password_page(request, post, job, message=" ".join(error.messages), status=409)
+    return _sheet_response(request, job, issued)

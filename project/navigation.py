@@ -87,6 +87,13 @@ ENTRIES = [
     Entry("admin", _("Lockouts"), "administration:lockouts", frozenset({Role.SECURITY_ADMIN})),
     Entry("admin", _("Sessions"), "administration:sessions", frozenset({Role.SECURITY_ADMIN})),
     Entry("admin", _("Two-factor and passwords"), "administration:security_accounts", frozenset({Role.SECURITY_ADMIN})),
+    Entry(
+        "admin",
+        _("Initial passwords of imports"),
+        "imports:password_jobs",
+        frozenset({Role.SECURITY_ADMIN}),
+        "nav-import-passwords",
+    ),
     Entry("admin", _("Security log"), "administration:security_log", frozenset({Role.AUDIT_ADMIN})),
     Entry("admin", _("Check the log"), "administration:security_log_verify", frozenset({Role.AUDIT_ADMIN})),
     Entry("admin", _("Access log"), "documents:access_log", LOG_READER_ROLES),

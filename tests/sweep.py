@@ -30,6 +30,8 @@ from administration.models import TrackedSession
 from documents.models import CorrectionRequest, Evidence, InspectorFlag, LedgerEntry, LedgerKind, RenderedDocument
 from flows import services
 from flows.models import Matter, Meeting, MeetingNotice, Notification, Objection, Step
+from imports.importers import IMPORTERS
+from imports.models import ImportJob, ImportKind, ImportStatus
 from organizations.jurisdiction import can_see
 from organizations.models import ADMINISTRATOR_ROLES, MeetingBody
 from registers.models import (
@@ -43,6 +45,7 @@ from registers.models import (
     WarningRule,
 )
 from tests.drive import apply_purchase
+from tests.imports.conftest import workbook_bytes
 from tests.urlwalk import every_route
 from tests.views.conftest import PNG_BYTES, to_step
 
@@ -110,6 +113,7 @@ VICTIM_BY_NAME = {
     "mfa_reset": "account",
     "password_reset": "account",
     "document_request": "matter",
+    "initial_passwords": "import_job",
 }
 
 
@@ -220,9 +224,24 @@ def build_victims(world) -> dict:
         agenda=MARKER,
         posted_by=world.supervisor_a1,
     )
+    # A register import of A1's collective: the security administrator's initial-password pages must not open it.
+    import_job = ImportJob(
+        kind=ImportKind.MEMBERS,
+        scope=collective,
+        original_name=f"{MARKER}.xlsx",
+        sha256="2" * 64,
+        created_by=world.county_admin,
+        status=ImportStatus.APPLIED,
+        applied_by=world.county_admin,
+        applied_at=timezone.now(),
+    )
+    members_sheet = {"成员": [IMPORTERS["members"].sheets[0].headers]}
+    import_job.file.save("sweep-members.xlsx", ContentFile(workbook_bytes(members_sheet)), save=False)
+    import_job.save()
     return {
         "matter": matter,
         "task": task,
+        "import_job": import_job,
         "meeting": meeting,
         "notice": notice,
         "meeting_notice": meeting_notice,

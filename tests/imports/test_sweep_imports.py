@@ -13,7 +13,7 @@ def test_the_import_pages_hold_the_sweep(world, persona, settings, tmp_path, mon
     victims = sweep.build_victims(world)
     everything = sweep.url_patterns()
     ours = [url for url in everything if url.namespace == "imports"]
-    assert len(ours) == 7
+    assert len(ours) == 10
     monkeypatch.setattr(sweep, "url_patterns", lambda: ours)
     failures = list(sweep.sweep_requests(signed_in(world), world, persona, victims))
     assert not failures, "\n".join(failures)
