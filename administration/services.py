@@ -348,7 +348,7 @@ def initial_passwords_issue(*, actor, accounts, source: str, again: bool = False
         raise PermissionDenied
     if accounts_in_scope(post).filter(pk__in=ids).count() != len(set(ids)):
         raise PermissionDenied
-    # Two issues at once: the second waits here and finds the passwords already set.
+    # Two issues at once: the second waits here, then reads the passwords and profiles the first has set.
     locked = list(User.objects.select_for_update().filter(pk__in=ids).order_by("username"))
     owing = set(
         AccountProfile.objects.filter(user_id__in=ids, must_change_password=True).values_list("user_id", flat=True)
