@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from .models import ImportKind
 
@@ -9,7 +10,7 @@ IMPORT_MAX_BYTES = getattr(settings, "IMPORT_MAX_BYTES", 50 * 1024 * 1024)
 
 class UploadForm(forms.Form):
     kind = forms.ChoiceField(label=_("What the workbook holds"), choices=ImportKind.choices)
-    scope = forms.TypedChoiceField(label=_("For"), coerce=int)
+    scope = forms.TypedChoiceField(label=pgettext_lazy("import scope", "For"), coerce=int)
     file = forms.FileField(label=_("Workbook (.xlsx)"), widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
 
     def __init__(self, *args, scopes, kinds, **kwargs):

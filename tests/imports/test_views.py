@@ -3,6 +3,7 @@
 import io
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 from openpyxl import load_workbook
 
@@ -134,3 +135,13 @@ def test_the_navigation_shows_the_import_to_the_county_administrator_only(client
     assert b'id="nav-imports"' in client.get(reverse("imports:home")).content
     client.force_login(world.secretary_a1)
     assert b'id="nav-imports"' not in client.get(reverse("registers:asset_list")).content
+
+
+def test_the_chinese_pages_name_the_organisation_an_import_is_for_not_a_vote(world):
+    chinese = Client(HTTP_ACCEPT_LANGUAGE="zh-hans")
+    chinese.force_login(world.county_admin)
+    post_upload(chinese, world, members_file(world, valid_id_number()))
+    job = ImportJob.objects.get()
+    for url in (reverse("imports:home"), reverse("imports:job_detail", args=[job.pk])):
+        content = chinese.get(url).content.decode()
+        assert "所属单位" in content and "赞成" not in content
