@@ -41,6 +41,7 @@ from flows.models import (
     Objection,
 )
 from flows.services import active_task
+from imports.models import ImportJob, ImportKind
 from imports.services import import_check, import_upload
 from organizations.models import Organization, Post, Role
 from oversight.figures import figures_rebuild
@@ -300,6 +301,9 @@ def samples(walk: Walk) -> dict[str, list[dict]]:
         "imports:job_status": [{"pk": walk.imports[0].pk}],
         "imports:job_confirm": [{"pk": walk.imports[1].pk}],
         "imports:job_report": [{"pk": walk.imports[0].pk}],
+        # The demo's own accounts come in through a users import (demo/seed.py): its passwords' pages.
+        "imports:initial_passwords": [{"pk": job.pk} for job in ImportJob.objects.filter(kind=ImportKind.USERS)],
+        "imports:initial_passwords_again": [{"pk": job.pk} for job in ImportJob.objects.filter(kind=ImportKind.USERS)],
     }
 
 
